@@ -1,0 +1,143 @@
+"""Agents and their minds: persona and live state (the columns the tick updates in bulk), today's
+schedule, where they have been, relationships, the memory stream and conversations."""
+
+from django.db import models
+
+from world.models import Activity, Location, World
+
+
+class Agent(models.Model):
+    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="agents")
+    name = models.CharField(max_length=80)
+    bio = models.TextField(blank=True)
+    traits = models.JSONField(default=list, blank=True)
+    interests = models.JSONField(default=dict, blank=True)
+    family = models.JSONField(default=dict, blank=True)
+    job = models.CharField(max_length=80, blank=True)
+    home = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="residents")
+    workplace = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="workers"
+    )
+    work_start = models.PositiveSmallIntegerField(default=9)
+    work_end = models.PositiveSmallIntegerField(default=17)
+    speed = models.FloatField(default=1.0, help_text="Tiles per game minute.")
+    order = models.PositiveIntegerField(default=0)
+    # Live state, written in bulk by the tick.
+    x = models.IntegerField(default=0)
+    y = models.IntegerField(default=0)
+    energy = models.FloatField(default=1.0)
+    hunger = models.FloatField(default=0.8)
+    social = models.FloatField(default=0.7)
+    fun = models.FloatField(default=0.7)
+    inside = models.IntegerField(default=-1, help_text="Location index, -1 while walking.")
+    target = models.IntegerField(default=-1)
+    activity = models.IntegerField(default=-1)
+    intent = models.IntegerField(default=-1)
+    busy_until = models.IntegerField(default=0)
+    chat_until = models.IntegerField(default=0)
+    blocked = models.IntegerField(default=-1)
+    blocked_until = models.IntegerField(default=0)
+    tasks_done = models.IntegerField(default=0)
+    reflect_acc = models.IntegerField(default=0)
+    # Safety switches (set from admin).
+    is_active = models.BooleanField(default=True, help_text="Kill switch: inactive agents get no LLM.")
+    quarantined = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["world", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["world", "name"], name="agent_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def needs(self) -> dict[str, float]:
+        return {"energy": self.energy, "hunger": self.hunger, "social": self.social, "fun": self.fun}
+
+
+class AgentSchedule(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="schedule")
+    day = models.PositiveIntegerField()
+    slot_hour = models.PositiveSmallIntegerField()
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, null=True, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    partner = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source = models.CharField(max_length=10, default="rule")
+
+    class Meta:
+        ordering = ["agent", "day", "slot_hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "day", "slot_hour"], name="schedule_unique_slot")
+        ]
+
+
+class AgentLocationVisit(models.Model):
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="visits")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="visits")
+    day = models.PositiveIntegerField()
+    since_tick = models.PositiveIntegerField()
+    until_tick = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agent", "since_tick"]
+        indexes = [models.Index(fields=["agent", "until_tick"])]
+
+
+class Relationship(models.Model):
+    source = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="relationships")
+    target = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(default=0)
+    kind = models.CharField(max_length=40, blank=True)
+    interactions = models.PositiveIntegerField(default=0)
+    updated_tick = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["source", "-score"]
+        constraints = [models.UniqueConstraint(fields=["source", "target"], name="relationship_unique_pair")]
+
+    def __str__(self):
+        return f"{self.source} -> {self.target}: {self.score:.1f}"
+
+
+class Memory(models.Model):
+    class Kind(models.TextChoices):
+        OBSERVATION = "observation"
+        CONVERSATION = "conversation"
+        REFLECTION = "reflection"
+        PLAN = "plan"
+        FACT = "fact"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memories")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.TextField()
+    importance = models.PositiveSmallIntegerField(default=3)
+    tick = models.IntegerField(default=0)
+    game_minute = models.IntegerField(default=0, help_text="Absolute game minutes when formed.")
+    last_access_minute = models.IntegerField(default=0)
+    embedding = models.BinaryField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    fact_key = models.CharField(max_length=64, blank=True, db_index=True)
+    fact_text = models.TextField(blank=True)
+    about_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["agent", "-tick", "-id"]
+        indexes = [models.Index(fields=["agent", "kind"])]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Conversation(models.Model):
+    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="conversations")
+    chat_id = models.CharField(max_length=60, unique=True)
+    kind = models.CharField(max_length=10, default="chat")
+    tick = models.PositiveIntegerField()
+    day = models.PositiveIntegerField()
+    location = models.CharField(max_length=80)
+    topic = models.CharField(max_length=120, blank=True)
+    participants = models.ManyToManyField(Agent, related_name="conversations")
+    lines = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["world", "-tick"]

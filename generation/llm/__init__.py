@@ -1,0 +1,1 @@
+"""Django-free LLM layer: job schemas, prompts, backends, batching engine and embeddings."""

@@ -1,0 +1,339 @@
+"""The tick: the one function that advances a world, readable top to bottom. It is the only
+module that calls into every app (DESIGN.md, "The tick"); the Celery beat task, `runvillage`'s
+timer, `simulate` and the admin "step" action all call `tick_advance`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents.models import AgentLocationVisit, AgentSchedule, Conversation, Memory, Relationship
+from board.services import board_posts_from_tick
+from economy.services import wages_pay_for_tick
+from generation.services import llm_jobs_submit
+from village import state_store as store
+from village.reports import report_if_day_end
+from world.broadcast import broadcast_tick
+from world.engine.state import NO, dynamic_dict, state_digest
+from world.engine.step import TickOutput, engine_step
+from world.models import InputLog, Snapshot, TickRecord, World, WorldEvent
+
+log = logging.getLogger("village.tick")
+# Inside the tick's transaction: other apps act on the tick's events (agents' board posts, wages).
+SIDE_EFFECTS = (board_posts_from_tick, wages_pay_for_tick)
+# After commit: the live diff goes out, the LLM jobs are queued, a finished day gets its report.
+AFTER_COMMIT = (broadcast_tick, llm_jobs_submit, report_if_day_end)
+
+
+def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | None:
+    """Run the world's next tick once. Returns None when another caller already ran it."""
+    started = time.perf_counter()
+    world = World.objects.get(pk=world_id)
+    expected = world.tick
+    try:
+        with transaction.atomic():
+            # 1. Claim: a tick that runs twice applies once.
+            if not World.objects.filter(pk=world_id, tick=expected).update(
+                tick=F("tick") + 1, last_tick_at=timezone.now()
+            ):
+                return None
+            state = store.state_get(world)
+            if state.window.is_day_start(expected):
+                snapshot_create(world=world, state=state, label=f"day {state.window.day_of(expected)} start")
+            # 2. Drain inputs in arrival order.
+            pending = list(
+                InputLog.objects.filter(world=world, status=InputLog.Status.PENDING).order_by("id")
+            )
+            inputs = [{"seq": row.id, "kind": row.kind, "payload": row.payload} for row in pending]
+            # 3-7. Scheduler, decide, resolve, update, emit.
+            out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
+            # 8. Persist the diff in one transaction.
+            persist(world, state, out, pending, time.perf_counter() - started)
+            for effect in SIDE_EFFECTS:
+                effect(world, out, state.agents.ids)
+    except Exception:
+        store.state_forget(world_id)  # the in-memory state may be half-stepped
+        raise
+    for hook in AFTER_COMMIT:
+        transaction.on_commit(lambda hook=hook: hook(world_id, out))
+    return out
+
+
+def persist(world: World, state, out: TickOutput, pending: list[InputLog], elapsed: float) -> None:
+    """The tick's diff in bulk, with the same statements every tick whatever the number of
+    agents, so the query count stays flat: on PostgreSQL, COPY for the rows and the statements
+    that need no answer joined into two round trips; elsewhere one executemany per table."""
+    day = state.window.day_of(out.tick)
+    if store.is_postgres():
+        _persist_postgres(world, state, out, pending, day, elapsed)
+        return
+    store.agents_persist(state, tick=out.tick)
+    store.bulk_insert(WorldEvent, EVENT_COLUMNS, _event_rows(world, state, out, day))
+    store.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
+    _statement(
+        f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
+        f"VALUES (%s, %s, %s, 'acquaintance', 1, %s) {_relationship_upsert()}",
+        [(a, b, score, out.tick) for a, b, score in zip(*_relationship_columns(state, out), strict=True)],
+    )
+    visits = AgentLocationVisit._meta.db_table
+    _statement(
+        f"UPDATE {visits} SET until_tick = %s WHERE until_tick IS NULL AND agent_id = %s",
+        [(out.tick, agent_id) for agent_id in state.agents.ids[out.moved].tolist()],
+    )
+    store.bulk_insert(AgentLocationVisit, VISIT_COLUMNS, _visit_rows(state, out, day))
+    schedule_write(state, sorted(out.plan_agents), day)
+    store.bulk_insert(Conversation, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
+    _statement(
+        f"{_participants_insert()}%s FROM {Conversation._meta.db_table} AS c WHERE c.chat_id = %s",
+        [(agent_id, chat) for chat, agent_id in _participants(out)],
+    )
+    _mark_inputs(pending, out)
+    TickRecord.objects.create(
+        world=world, tick=out.tick, day=day, digest=out.digest, events=len(out.events), duration_ms=elapsed * 1000
+    )
+
+
+EVENT_COLUMNS = ("world_id", "tick", "seq", "day", "kind", "agent_id", "location", "activity", "data")
+MEMORY_COLUMNS = (
+    "agent_id",
+    "kind",
+    "text",
+    "importance",
+    "tick",
+    "game_minute",
+    "last_access_minute",
+    "evidence",
+    "fact_key",
+    "fact_text",
+    "about_agent_id",
+)
+RELATIONSHIP_COLUMNS = ("source_id", "target_id", "score", "kind", "interactions", "updated_tick")
+VISIT_COLUMNS = ("agent_id", "location_id", "day", "since_tick", "until_tick")
+SCHEDULE_COLUMNS = ("agent_id", "day", "slot_hour", "activity_id", "location_id", "source")
+CONVERSATION_COLUMNS = ("world_id", "chat_id", "kind", "tick", "day", "location", "topic", "lines")
+
+
+def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
+    """Round trips, not rows, are what a busy machine makes expensive: one batch of statements,
+    the COPYs, and one more batch (Django's client-side binding takes several statements per
+    execute). Visits close before new ones open; schedules are cleared before they are written."""
+    plan = sorted(out.plan_agents)
+    visits, schedule = AgentLocationVisit._meta.db_table, AgentSchedule._meta.db_table
+    before = _Batch()
+    if not getattr(settings, "VILLAGE_TICK_SYNCHRONOUS_COMMIT", False):
+        # A tick is a pure function of the state before it and its inputs, both already durable,
+        # so a crash that loses the last tick's commit loses nothing a rerun would not recompute
+        # identically; the commit need not wait for the WAL flush. Atomicity is unchanged.
+        before.add("SET LOCAL synchronous_commit TO OFF")
+    before.add(store.AGENT_TICK_TABLE)
+    before.add(
+        f"UPDATE {visits} SET until_tick = %s WHERE until_tick IS NULL AND agent_id = ANY(%s::bigint[])",
+        [out.tick, state.agents.ids[out.moved].tolist()],
+    )
+    if plan:
+        before.add(
+            f"DELETE FROM {schedule} WHERE day = %s AND agent_id = ANY(%s::bigint[])",
+            [day, state.agents.ids[plan].tolist()],
+        )
+    before.add(store.LIVE_UPSERT, store.live_params(state))
+    with connection.cursor() as cursor:
+        before.run(cursor)
+        store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
+        store.copy_rows(cursor, WorldEvent._meta.db_table, EVENT_COLUMNS, _event_rows(world, state, out, day))
+        store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out))
+        store.copy_rows(cursor, visits, VISIT_COLUMNS, _visit_rows(state, out, day))
+        chats = Conversation._meta.db_table
+        store.copy_rows(cursor, chats, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
+        if plan:
+            store.copy_rows(cursor, schedule, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day))
+        after = _Batch()
+        after.add(store.AGENT_TICK_UPDATE)
+        after.add(
+            f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
+            f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "
+            f"FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) AS v(s, t, score) {_relationship_upsert()}",
+            [out.tick, *_relationship_columns(state, out)],
+        )
+        members = _participants(out)
+        after.add(
+            f"{_participants_insert()}v.agent FROM unnest(%s::text[], %s::bigint[]) AS v(chat, agent) "
+            f"JOIN {chats} AS c ON c.chat_id = v.chat",
+            [[chat for chat, _ in members], [agent for _, agent in members]],
+        )
+        after.add(
+            f"INSERT INTO {TickRecord._meta.db_table} (world_id, tick, day, digest, events, duration_ms, "
+            f"created_at) VALUES (%s, %s, %s, %s, %s, %s, now())",
+            [world.id, out.tick, day, out.digest, len(out.events), elapsed * 1000],
+        )
+        if pending:
+            inputs = InputLog._meta.db_table
+            rejected = dict(out.rejected)
+            after.add(
+                f"UPDATE {inputs} AS i SET status = v.status, reason = v.reason, applied_tick = %s "
+                f"FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, status, reason) WHERE i.id = v.id",
+                [
+                    out.tick,
+                    [row.id for row in pending],
+                    [InputLog.Status.REJECTED if row.id in rejected else InputLog.Status.APPLIED for row in pending],
+                    [rejected.get(row.id, "")[:200] for row in pending],
+                ],
+            )
+        after.run(cursor)
+
+
+class _Batch:
+    """Statements that need no answer, sent as one execute (one round trip)."""
+
+    def __init__(self):
+        self.sql: list[str] = []
+        self.params: list = []
+
+    def add(self, sql: str, params=()) -> None:
+        self.sql.append(sql)
+        self.params.extend(params)
+
+    def run(self, cursor) -> None:
+        cursor.execute(";\n".join(self.sql), self.params)
+
+
+def _event_rows(world, state, out, day) -> list[tuple]:
+    ids = state.agents.ids.tolist()
+    return [
+        (
+            world.id,
+            out.tick,
+            e["seq"],
+            day,
+            e["kind"],
+            ids[e["agent"]] if e["agent"] is not None else None,
+            e["location"] or "",
+            e["activity"] or "",
+            out.payload(n),
+        )
+        for n, e in enumerate(out.events)
+    ]
+
+
+def _memory_rows(state, out) -> list[tuple]:
+    minute = state.window.game_minutes(out.tick)
+    return [
+        (
+            m["agent_id"],
+            m["kind"],
+            m["text"],
+            m["importance"],
+            m["tick"],
+            minute,
+            minute,
+            store.jsonb(m["evidence"]) if m.get("evidence") else "[]",
+            m["fact_key"] or "",
+            m["fact_text"] or "",
+            m["about_agent_id"],
+        )
+        for m in out.memories
+    ]
+
+
+def _relationship_columns(state, out) -> tuple[list, list, list]:
+    pairs = sorted(out.relationship_pairs)
+    ids = state.agents.ids
+    return (
+        [int(ids[a]) for a, _ in pairs],
+        [int(ids[b]) for _, b in pairs],
+        [state.relationships[p] for p in pairs],
+    )
+
+
+def _relationship_upsert() -> str:
+    table = Relationship._meta.db_table
+    return (
+        f"ON CONFLICT (source_id, target_id) DO UPDATE SET score = excluded.score, "
+        f"interactions = {table}.interactions + 1, updated_tick = excluded.updated_tick"
+    )
+
+
+def _visit_rows(state, out, day) -> list[tuple]:
+    """A new open visit for every agent whose location changed to a place."""
+    agents, loc_ids = state.agents, state.locations.ids
+    return [
+        (int(agents.ids[i]), int(loc_ids[agents.inside[i]]), day, out.tick, None)
+        for i in out.moved
+        if agents.inside[i] != NO
+    ]
+
+
+def _conversation_rows(world, out, day) -> list[tuple]:
+    return [
+        (world.id, c["chat_id"], c["kind"], c["tick"], day, c["location"], c["topic"], "[]")
+        for c in out.conversations
+    ]
+
+
+def _participants(out) -> list[tuple[str, int]]:
+    return [(c["chat_id"], agent_id) for c in out.conversations for agent_id in c["participants"]]
+
+
+def _participants_insert() -> str:
+    through = Conversation.participants.through._meta.db_table
+    return f"INSERT INTO {through} (conversation_id, agent_id) SELECT c.id, "
+
+
+def _statement(sql: str, rows: list) -> None:
+    """One executemany, issued even with no rows (it then costs nothing), so every tick runs the
+    same statements whatever happened in it."""
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def schedule_write(state, indices: list[int], day: int) -> None:
+    if not indices:
+        return
+    ids = state.agents.ids[indices].tolist()
+    table = AgentSchedule._meta.db_table
+    if store.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE day = %s AND agent_id = ANY(%s::bigint[])", [day, ids])
+    else:
+        _statement(f"DELETE FROM {table} WHERE day = %s AND agent_id = %s", [(day, i) for i in ids])
+    store.bulk_insert(AgentSchedule, SCHEDULE_COLUMNS, _schedule_rows(state, indices, day))
+
+
+def _schedule_rows(state, indices: list[int], day: int) -> list[tuple]:
+    agents, w = state.agents, state.window
+    hours = list(range(w.start_hour, w.end_hour))
+    act_ids = [*state.activities.ids.tolist(), None]  # NO (-1) -> no activity
+    loc_ids = state.locations.ids.tolist()
+    plan_act, plan_loc = agents.plan_act[indices][:, hours].tolist(), agents.plan_loc[indices][:, hours].tolist()
+    return [
+        (agent_id, day, h, act_ids[a], loc_ids[p], agents.plan_source[i])
+        for agent_id, i, acts, places in zip(agents.ids[indices].tolist(), indices, plan_act, plan_loc, strict=True)
+        for h, a, p in zip(hours, acts, places, strict=True)
+    ]
+
+
+def _mark_inputs(pending: list[InputLog], out: TickOutput) -> None:
+    if not pending:
+        return
+    InputLog.objects.filter(id__in=[row.id for row in pending]).update(
+        status=InputLog.Status.APPLIED, applied_tick=out.tick
+    )
+    _statement(
+        f"UPDATE {InputLog._meta.db_table} SET status = %s, reason = %s WHERE id = %s",
+        [(InputLog.Status.REJECTED.value, reason[:200], seq) for seq, reason in out.rejected],
+    )
+
+
+def snapshot_create(*, world: World, state, label: str = "") -> Snapshot:
+    return Snapshot.objects.create(
+        world=world,
+        tick=state.tick,
+        day=state.window.day_of(state.tick),
+        label=label,
+        state=dynamic_dict(state),
+        digest=state_digest(state),
+    )

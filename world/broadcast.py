@@ -1,0 +1,111 @@
+"""Sends a committed tick's diff to the world's channel group (`world.<id>`): one `world.tick`
+message per tick, its JSON text built once here so that every consumer forwards the same string.
+
+A tick frame, as browsers receive it:
+
+    {"type": "tick", "tick": 57, "committed_at": 1767000000.123, "clock": "day 2 10:15",
+     "status": "running", "full": false,
+     "agents": [{"id", "name", "x", "y", "activity", "icon", "category", "location"}, ...],
+     "speech": [{"agent": <id>, "text": "...", "kind": "line" | "chat" | "meeting"}, ...],
+     "events": [{"kind", "agent", "name", "location", "activity", "text"}, ...],
+     "events_total": 12}
+
+`agents` lists every agent whose position, place or activity may have changed during the tick:
+everyone an event names, with every field but `name` (names never change), and the other
+walkers as `{"id", "x", "y"}` only (they are still walking; only their tile changed), so a
+client merges entries into what it has. On a day's first tick, and every FULL_EVERY ticks, it
+lists the whole village with all fields and `full` is true, so a client that missed something
+catches up.
+`events` holds at most MAX_EVENTS of the tick's events; `events_total` says how many there were.
+`committed_at` is the wall time (epoch seconds) at which the hook ran, just after the commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from world.models import World
+from world.selectors import AgentLabeller, event_item, speech_item, window_of, world_agent_rows
+
+log = logging.getLogger("village.broadcast")
+FULL_EVERY = 12
+MAX_EVENTS = 40
+MAX_SPEECH = 40
+QUIET_KINDS = frozenset({"board.intent"})
+
+
+def world_group(world_id: int) -> str:
+    return f"world.{world_id}"
+
+
+def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
+    rows = world_agent_rows(world)
+    labeller = AgentLabeller.for_world(world)
+    n = len(rows)
+    full = out.tick % FULL_EVERY == 0 or window_of(world).is_day_start(out.tick) or len(out.moved) >= n
+    named = {e["agent"] for e in out.events if e["agent"] is not None} | set(out.moved)
+    if full:
+        agents = [labeller.row(*row) for row in rows]
+    else:
+        # A walker no event names is still walking: only its tile changed.
+        walkers = {i for i, row in enumerate(rows) if row[4] < 0}
+        agents = [
+            _without_name(labeller.row(*rows[i]))
+            if i in named
+            else {"id": rows[i][0], "x": rows[i][2], "y": rows[i][3]}
+            for i in sorted((named | walkers) & set(range(n)))
+        ]
+    events, speech = [], []
+    for e in out.events:
+        agent = e["agent"]
+        agent_id, name = (rows[agent][0], rows[agent][1]) if agent is not None and agent < n else (None, None)
+        said = speech_item(kind=e["kind"], agent_id=agent_id, data=e["data"])
+        if said and agent_id is not None and len(speech) < MAX_SPEECH:
+            speech.append(said)
+        if e["kind"] not in QUIET_KINDS and len(events) < MAX_EVENTS:
+            events.append(
+                event_item(
+                    kind=e["kind"],
+                    agent_id=agent_id,
+                    name=name,
+                    location=e["location"],
+                    activity=e["activity"],
+                    data=e["data"],
+                )
+            )
+    return {
+        "type": "tick",
+        "tick": out.tick,
+        "committed_at": round(committed_at or time.time(), 6),
+        "clock": window_of(world).label(out.tick),
+        "status": world.status,
+        "full": full,
+        "agents": agents,
+        "speech": speech,
+        "events": events,
+        "events_total": len(out.events),
+    }
+
+
+def _without_name(row: dict) -> dict:
+    row.pop("name")  # names never change; the snapshot and full frames carry them
+    return row
+
+
+def broadcast_tick(world_id: int, out) -> None:
+    """The tick's after-commit hook: exactly one group_send per committed tick."""
+    committed_at = time.time()
+    world = World.objects.filter(pk=world_id).first()
+    layer = get_channel_layer()
+    if world is None or layer is None:
+        return
+    frame = tick_frame(world, out, committed_at)
+    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    try:
+        async_to_sync(layer.group_send)(world_group(world_id), {"type": "world.tick", "text": text})
+    except Exception:  # a dead channel layer must not break the world; the next tick tries again
+        log.exception("broadcast of world %s tick %s failed", world_id, out.tick)

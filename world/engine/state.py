@@ -1,0 +1,156 @@
+"""The compact world state the engine steps: static tables (map, locations, activities) and one
+numpy array per agent attribute. Everything a tick needs is here; serialization round-trips it
+exactly, which is what snapshots and replay rely on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clock import DayWindow
+from .grid import Grid
+
+NEEDS = ("energy", "hunger", "social", "fun")
+# Needs fall by these amounts per game hour (1.0 is fully satisfied).
+NEED_DECAY_PER_HOUR = np.array([0.05, 0.08, 0.05, 0.04], np.float32)
+NO = -1
+
+
+@dataclass
+class Locations:
+    names: list[str]
+    kinds: list[str]
+    anchor: np.ndarray  # (L, 2) x, y
+    area: np.ndarray  # (L, 4)
+    capacity: np.ndarray  # (L,)
+    open_hour: np.ndarray
+    close_hour: np.ndarray
+    ids: np.ndarray  # database ids (0 when not persisted)
+
+    def is_open(self, hour: int) -> np.ndarray:
+        return (self.open_hour <= hour) & (hour < self.close_hour)
+
+
+@dataclass
+class Activities:
+    names: list[str]
+    categories: list[str]
+    duration: np.ndarray  # minutes
+    allowed: list[frozenset[str]]  # location kinds
+    effects: np.ndarray  # (A, 4) per hour
+    templates: list[str]
+    ids: np.ndarray
+
+
+@dataclass
+class Agents:
+    ids: np.ndarray  # database ids
+    names: list[str]
+    interests: list[dict[str, float]]
+    traits: list[list[str]]
+    jobs: list[str]
+    home: np.ndarray
+    work: np.ndarray  # NO when none
+    work_hours: np.ndarray  # (K, 2)
+    speed: np.ndarray  # tiles per game minute (float)
+    pos: np.ndarray  # (K, 2) int32
+    needs: np.ndarray  # (K, 4) float32
+    inside: np.ndarray  # location index or NO while walking
+    target: np.ndarray  # location index the agent is heading to / staying at
+    activity: np.ndarray  # activity index or NO
+    intent: np.ndarray  # activity to start on arrival
+    busy_until: np.ndarray  # tick at which the current activity ends
+    chat_until: np.ndarray  # no new chat before this tick
+    blocked: np.ndarray  # location refused this agent (full/closed) ...
+    blocked_until: np.ndarray  # ... until this tick
+    tasks_done: np.ndarray
+    reflect_acc: np.ndarray  # importance gathered since the last reflection
+    plan_act: np.ndarray  # (K, 24) activity per hour of today's plan
+    plan_loc: np.ndarray  # (K, 24) location per hour
+    plan_source: list[str]  # "rule" or "llm"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class WorldState:
+    world_id: int
+    seed: int
+    tick: int  # the next tick to run
+    window: DayWindow
+    grid: Grid
+    locations: Locations
+    activities: Activities
+    agents: Agents
+    relationships: dict[tuple[int, int], float] = field(default_factory=dict)
+    facts: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (text, importance)
+    known: list[set[str]] = field(default_factory=list)  # per agent fact keys
+    max_concurrent_chats: int = 0  # 0 = no cap
+    reflect_threshold: int = 40
+    options: dict = field(default_factory=dict)
+    # Lookups derived from the static tables (engine/tables.py), rebuilt on demand; never saved.
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def agent_index(self) -> dict[int, int]:
+        return {int(agent_id): i for i, agent_id in enumerate(self.agents.ids)}
+
+    def location_index(self, name: str) -> int:
+        return self.locations.names.index(name)
+
+    def activity_index(self, name: str) -> int:
+        return self.activities.names.index(name)
+
+
+DYNAMIC = (
+    "pos",
+    "needs",
+    "inside",
+    "target",
+    "activity",
+    "intent",
+    "busy_until",
+    "chat_until",
+    "blocked",
+    "blocked_until",
+    "tasks_done",
+    "reflect_acc",
+    "plan_act",
+    "plan_loc",
+)
+
+
+def dynamic_dict(state: WorldState) -> dict:
+    """Everything that changes while ticking, as JSON-able data (snapshots, digests)."""
+    agents = state.agents
+    out = {name: getattr(agents, name).tolist() for name in DYNAMIC}
+    out["needs"] = np.round(agents.needs.astype(np.float64), 6).tolist()
+    out["plan_source"] = list(agents.plan_source)
+    out["tick"] = state.tick
+    out["relationships"] = sorted([a, b, round(float(s), 6)] for (a, b), s in state.relationships.items())
+    out["facts"] = {k: list(v) for k, v in sorted(state.facts.items())}
+    out["known"] = [sorted(s) for s in state.known]
+    return out
+
+
+def load_dynamic(state: WorldState, data: dict) -> None:
+    agents = state.agents
+    for name in DYNAMIC:
+        current = getattr(agents, name)
+        setattr(agents, name, np.array(data[name], dtype=current.dtype).reshape(current.shape))
+    agents.plan_source = list(data["plan_source"])
+    state.tick = int(data["tick"])
+    state.relationships = {(int(a), int(b)): float(s) for a, b, s in data["relationships"]}
+    state.facts = {k: (v[0], int(v[1])) for k, v in data["facts"].items()}
+    state.known = [set(x) for x in data["known"]]
+
+
+def canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def state_digest(state: WorldState) -> str:
+    return hashlib.sha256(canonical(dynamic_dict(state)).encode()).hexdigest()
