@@ -147,7 +147,10 @@ def _script_board_post(facts: _PromptFacts, rng: random.Random) -> dict:
 
 
 def _script_interview(facts: _PromptFacts, rng: random.Random) -> dict:
-    return {"answer": f"I'm {facts.name}, and I'm doing my best here."}
+    memory = (facts.memories or [m.split("] ", 1)[-1] for m in facts.numbered] or [""])[0]
+    if memory:
+        return {"answer": f"I'm {facts.name}. I remember this: {memory}"}
+    return {"answer": f"I'm {facts.name}, and nothing comes to mind about that."}
 
 
 def _script_flavor(facts: _PromptFacts, rng: random.Random) -> dict:

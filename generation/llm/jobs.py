@@ -429,7 +429,27 @@ def _check_against_context(kind, parsed, context, repaired) -> tuple[BaseModel |
         return _check_plan(parsed, context, repaired)
     if kind == JobKind.REFLECTION:
         return _check_evidence(parsed, context, repaired)
+    if kind == JobKind.INTERVIEW and not _grounded(parsed.answer, _memories(context)[:1]):
+        return None, "ungrounded"
     return parsed, "repaired" if repaired else "ok"
+
+
+_STOPWORDS = frozenset(
+    "that this with from have will what when where which there their they them then than about "
+    "would could should been were your just like into over some more very also only here".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOPWORDS}
+
+
+def _grounded(answer: str, memories: list[str]) -> bool:
+    """An answer is grounded when it shares a content word with the top retrieved memory
+    (vacuously true when the agent remembers nothing)."""
+    if not memories:
+        return True
+    return bool(_content_words(answer) & _content_words(memories[0]))
 
 
 def _check_plan(plan: PlanOutput, context: dict, repaired: bool):
@@ -616,8 +636,12 @@ def _fallback_board_post(context: dict) -> dict:
 
 def _fallback_interview(context: dict) -> dict:
     name = _ctx_text(context, "name", "a villager", 60)
-    persona = _ctx_text(context, "persona", "", 200)
-    answer = f"I'm {name}. {persona}".strip() + " I'd rather think it over before saying more."
+    memories = _memories(context)
+    if memories:
+        answer = f"I'm {name}. What I remember is this: {memories[0]}"
+    else:
+        persona = _ctx_text(context, "persona", "", 200)
+        answer = f"I'm {name}. {persona}".strip() + " I don't remember anything about that."
     return {"answer": truncate(answer, LIMITS["answer"])}
 
 

