@@ -24,22 +24,23 @@ class WorldAdmin(admin.ModelAdmin):
     readonly_fields = ("tick", "last_tick_at", "state_version")
     actions = ("run_worlds", "pause_worlds", "step_worlds")
 
-    @admin.action(description="Run the selected worlds")
+    @admin.action(description="Run the selected worlds", permissions=["change"])
     def run_worlds(self, request, queryset):
         for world in queryset:
             world_set_status(world=world, status=World.Status.RUNNING)
         log.info("admin %s ran worlds %s", request.user.get_username(), [w.id for w in queryset])
         self.message_user(request, f"{queryset.count()} world(s) running.")
 
-    @admin.action(description="Pause the selected worlds")
+    @admin.action(description="Pause the selected worlds", permissions=["change"])
     def pause_worlds(self, request, queryset):
         for world in queryset:
             world_set_status(world=world, status=World.Status.PAUSED)
         log.info("admin %s paused worlds %s", request.user.get_username(), [w.id for w in queryset])
         self.message_user(request, f"{queryset.count()} world(s) paused.")
 
-    @admin.action(description="Step the selected worlds one tick")
+    @admin.action(description="Step the selected worlds one tick", permissions=["change"])
     def step_worlds(self, request, queryset):
+        log.info("admin %s stepped worlds %s", request.user.get_username(), [w.id for w in queryset])
         for world in queryset:
             out = world_tick_run(world_id=world.id)
             if out is None:

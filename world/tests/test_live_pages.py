@@ -42,6 +42,17 @@ def test_visitors_see_no_controls_but_operators_do(client, admin_user, world):
     assert "▶ Run" in client.get("/").content.decode()
 
 
+def test_sign_in_goes_to_the_login_page_and_back(client, admin_user, world):
+    html = client.get("/").content.decode()
+    assert 'href="/accounts/login/?next=/"' in html and "/admin/login/" not in html
+    assert client.get("/accounts/login/?next=/").status_code == 200
+    response = client.post("/accounts/login/", {"username": "admin", "password": "pw", "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert "Sign out" in client.get("/").content.decode()
+    assert client.post("/accounts/logout/").status_code == 302
+    assert "Sign in" in client.get("/").content.decode()
+
+
 def test_an_unknown_world_is_a_404(client, world):
     assert client.get("/?world=9999").status_code == 404
     assert client.get("/?world=abc").status_code == 404

@@ -1,6 +1,7 @@
 """Periodic ticking (beat task, `tick` command, runvillage's timer) and the admin actions."""
 
 import asyncio
+import logging
 from datetime import timedelta
 from io import StringIO
 
@@ -78,6 +79,39 @@ def test_admin_actions_run_step_and_pause(client, admin_user, world):
     client.post(url, {"action": "pause_worlds", "_selected_action": [world.id]})
     world.refresh_from_db()
     assert world.status == "paused"
+
+
+def test_admin_actions_are_logged_and_need_change_permission(client, django_user_model, world, caplog):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("vera", "vera@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_world"))
+    client.force_login(viewer)
+    url = reverse("admin:world_world_changelist")
+    assert client.get(url).status_code == 200
+    for action in ("run_worlds", "step_worlds"):
+        client.post(url, {"action": action, "_selected_action": [world.id]})
+    world.refresh_from_db()
+    assert (world.status, world.tick) == ("paused", 0)
+
+    viewer.user_permissions.add(Permission.objects.get(codename="change_world"))
+    with caplog.at_level(logging.INFO, logger="village.web"):
+        client.post(url, {"action": "step_worlds", "_selected_action": [world.id]})
+    world.refresh_from_db()
+    assert world.tick == 1 and "admin vera stepped worlds" in caplog.text
+
+
+def test_runvillage_refuses_a_busy_port_before_doing_anything():
+    import socket
+
+    from django.core.management.base import CommandError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}"):
+            call_command("runvillage", f"127.0.0.1:{port}", stdout=StringIO())
 
 
 @pytest.mark.django_db(transaction=True)

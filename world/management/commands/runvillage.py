@@ -16,6 +16,8 @@ import logging
 import os
 import re
 import secrets
+import socket
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -47,6 +49,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         addr, port = self._addrport(opts["addrport"])
+        self._port_free(addr, port)
         self._migrate_if_needed()
         world = self._world_ready()
         self._admin_ready()
@@ -109,6 +112,24 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=addr, port=port),
             signal_handlers=True,
         ).run()
+        # Daphne has stopped (Ctrl-C, SIGTERM). The embedded LLM thread may be in the middle of a
+        # model call with more jobs queued, and the interpreter's exit would wait for all of them
+        # (minutes on a CPU). Their results are inputs for ticks that will not run now; every
+        # tick is committed, so leave at once. The next run plans afresh.
+        self.stdout.write("the village has stopped")
+        self.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(0)
+
+    def _port_free(self, addr: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((addr, port))
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {addr}:{port}: {exc.strerror}") from None
 
 
 async def tick_timer(interval: float) -> None:
