@@ -57,5 +57,7 @@ bench-ws: install
 	$(PYTHON) bench/ws_fanout.py
 
 ## Production stack: Daphne, Celery workers (ticks, llm), beat and Flower via honcho.
+## A fresh database gets the default scenario (running) and an operator login, printed once.
 up: migrate
+	$(PYTHON) manage.py runvillage --setup-only
 	$(BIN)/honcho start

@@ -115,6 +115,18 @@ def test_runvillage_refuses_a_busy_port_before_doing_anything():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_runvillage_setup_only_prepares_the_database_and_serves_nothing(monkeypatch, django_user_model):
+    monkeypatch.setenv("VILLAGE_ADMIN_PASSWORD", "pw")
+    monkeypatch.setattr(RunVillage, "_serve", lambda *a: pytest.fail("--setup-only must not serve"))
+    out = StringIO()
+    call_command("runvillage", "--setup-only", stdout=out)
+    call_command("runvillage", "--setup-only", stdout=out)
+    assert World.objects.get().status == "running"
+    assert django_user_model.objects.filter(is_superuser=True).count() == 1
+    assert out.getvalue().count("created the operator login") == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_runvillage_loads_the_scenario_and_creates_an_operator_once(monkeypatch, django_user_model):
     monkeypatch.delenv("VILLAGE_ADMIN_PASSWORD", raising=False)
     command = RunVillage(stdout=StringIO())

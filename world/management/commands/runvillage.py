@@ -4,6 +4,7 @@ function the Celery beat task uses (`world.tasks.ticks_advance_due`).
 
 On a fresh database it loads the default scenario, sets the world running and creates an
 `admin` user whose password is printed once (or taken from VILLAGE_ADMIN_PASSWORD).
+`--setup-only` does just that and exits (`make up` uses it before starting the production stack).
 
 The timer is an asyncio task on Daphne's own event loop; each tick runs in a worker thread
 (`database_sync_to_async`, which also closes stale connections), so web requests keep flowing
@@ -41,6 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-tick", action="store_true", help="Serve only; something else ticks.")
         parser.add_argument(
+            "--setup-only",
+            action="store_true",
+            help="Prepare the database (migrations, the default scenario running, an operator login) "
+            "and exit; `make up` runs this before it starts the production stack.",
+        )
+        parser.add_argument(
             "--interval",
             type=float,
             default=min(settings.VILLAGE_BEAT_SECONDS, 0.5),
@@ -49,10 +56,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         addr, port = self._addrport(opts["addrport"])
-        self._port_free(addr, port)
+        if not opts["setup_only"]:
+            self._port_free(addr, port)
         self._migrate_if_needed()
         world = self._world_ready()
         self._admin_ready()
+        if opts["setup_only"]:
+            self.stdout.write(
+                f"world {world.id} {world.name!r} is {world.status}, a tick every {world.tick_seconds} s"
+            )
+            return
         self.stdout.write(
             f"world {world.id} {world.name!r} is {world.status}, a tick every {world.tick_seconds} s\n"
             f"the village is live at http://{addr}:{port}/  (admin: http://{addr}:{port}/admin/)"
