@@ -193,3 +193,10 @@ def test_the_map_page_reads_with_a_fixed_number_of_queries(client, world, django
     run_ticks(world, 2)
     with django_assert_max_num_queries(12):
         assert client.get("/").status_code == 200
+
+
+def test_the_board_page_listens_on_the_board_socket(client, world):
+    response = client.get("/board/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'ws-connect="/ws/board/"' in html and "board-changed from:body" in html and "js/board.js" in html
