@@ -46,12 +46,15 @@ class Post(models.Model):
     hidden = models.BooleanField(default=False)
     locked = models.BooleanField(default=False)
     created_tick = models.PositiveIntegerField(default=0)
+    # An agent's post from the tick: the engine's name for it, `<tick>-<seq>` of its `board.post`
+    # event, so the simulation never depends on database ids (world/engine/inputs.py).
+    ref = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["world", "status", "-id"])]
+        indexes = [models.Index(fields=["world", "status", "-id"]), models.Index(fields=["world", "ref"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(audience="agent", audience_agent__isnull=False)

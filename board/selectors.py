@@ -14,6 +14,7 @@ from agents.api.access import principal_agent_id, principal_is_admin
 from board.models import Post, Reply
 
 Audience = Post.Audience
+AGENT_AUDIENCES = (Audience.PUBLIC, Audience.AGENTS)
 
 
 def posts_visible_to(principal) -> QuerySet[Post]:
@@ -24,7 +25,7 @@ def posts_visible_to(principal) -> QuerySet[Post]:
     agent_id = principal_agent_id(principal)
     if agent_id is not None:
         return posts.filter(world_id=principal.agent.world_id).filter(
-            Q(audience__in=[Audience.PUBLIC, Audience.AGENTS])
+            Q(audience__in=AGENT_AUDIENCES)
             | Q(audience=Audience.AGENT, audience_agent_id=agent_id)
             | Q(author_agent_id=agent_id)
         )
@@ -33,6 +34,18 @@ def posts_visible_to(principal) -> QuerySet[Post]:
             Q(audience__in=[Audience.PUBLIC, Audience.HUMANS]) | Q(author_user_id=principal.pk)
         )
     return posts.filter(audience=Audience.PUBLIC)
+
+
+def post_visible_to_agent(post: Post, agent_id: int) -> bool:
+    """The agent rule of `posts_visible_to` for one loaded post (the world is the caller's to
+    match): the tick writes simulated agents' replies without a principal or a query per agent."""
+    if post.hidden:
+        return False
+    return (
+        post.audience in AGENT_AUDIENCES
+        or (post.audience == Audience.AGENT and post.audience_agent_id == agent_id)
+        or post.author_agent_id == agent_id
+    )
 
 
 def posts_list(

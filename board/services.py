@@ -1,6 +1,10 @@
-"""Board writes: posts and replies by humans and agents, agents' posts from the tick, and
-moderation. A reply to an agent's post is also queued as a `board.reply` world input, so the agent
-reads it at its next tick and remembers it (it is in the input log, so replay sees it too).
+"""Board writes: posts and replies by humans and agents, agents' posts and replies from the tick,
+and moderation. A reply to an agent's post is also queued as a `board.reply` world input, so the
+agent reads it at its next tick, remembers it and answers it (an LLM job whose answer comes back
+as a `board.agent_reply` event, written here by `board_replies_from_tick`). An agent's new post is
+queued as a `board.posted` input, so the engine knows the post (by `Post.ref`, never by database
+id): the author can tell others about it and they can answer it. Both are in the input log, so
+replay sees them too.
 Subscribers of `/ws/board/` hear about every change after commit (`board_notify`)."""
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from agents.api.access import principal_agent_id, principal_is_admin
 from agents.models import Agent
 from board.broadcast import broadcast_board
 from board.models import BODY_MAX, REPLY_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX, Post, Reply
+from board.selectors import post_visible_to_agent
 from economy.audit import audit_record
 from world.models import World
-from world.services import input_submit
+from world.services import input_submit, inputs_submit_many
 
 log = logging.getLogger("village.board")
 TAG_CLEAN = re.compile(r"[^a-z0-9_-]+")
@@ -129,21 +135,31 @@ def reply_create(*, principal, post: Post, body) -> Reply:
     if not post.accepts_replies:
         raise ValidationError({"post": [f"This post is {_closed_reason(post)}; it takes no replies."]})
     reply = Reply.objects.create(post=post, body=text, created_tick=post.world.tick, **author)
-    if post.author_agent_id and post.author_agent_id != principal_agent_id(principal):
+    replier = principal_agent_id(principal)
+    if post.author_agent_id and post.author_agent_id != replier:
         input_submit(
             world=post.world,
             kind="board.reply",
-            payload={
-                "agent_id": post.author_agent_id,
-                "author": author_label(principal),
-                "text": text,
-                "post_id": post.id,
-                "reply_id": reply.id,
-            },
+            payload=_reply_input(post, reply, author_label(principal), replier),
             source=f"board.reply:{reply.id}",
         )
     board_notify(post.world_id, reply_event(post, reply))
     return reply
+
+
+def _reply_input(post: Post, reply: Reply, author: str, author_agent_id: int | None) -> dict:
+    """What the post's author reads at its next tick (world/engine/inputs.py `board_reply`)."""
+    payload = {
+        "agent_id": post.author_agent_id,
+        "author": author,
+        "text": reply.body,
+        "title": post.title,
+        "post_id": post.id,
+        "reply_id": reply.id,
+    }
+    if author_agent_id is not None:
+        payload["author_agent_id"] = author_agent_id
+    return payload
 
 
 def _closed_reason(post: Post) -> str:
@@ -166,6 +182,7 @@ def board_posts_from_tick(world, out, agent_ids) -> None:
                 body=(str(e["data"].get("body") or "").strip() or "...")[:BODY_MAX],
                 tags=_tags_lenient(e["data"].get("tags")),
                 created_tick=out.tick,
+                ref=f"{out.tick}-{e['seq']}",
             )
             for e in wanted
         ]
@@ -183,6 +200,70 @@ def board_posts_from_tick(world, out, agent_ids) -> None:
     ]
     for event in events:
         board_notify(world.id, event)
+    inputs_submit_many(
+        world_id=world.id,
+        items=[
+            ("board.posted", {"agent_id": p.author_agent_id, "ref": p.ref, "title": p.title, "tick": out.tick}, "board")
+            for p in posts
+        ],
+    )
+
+
+def board_replies_from_tick(world, out, agent_ids) -> None:
+    """Write the tick's agent replies (`board.agent_reply` events) in one INSERT. A reply to a post
+    that no longer takes replies (locked, moderated, closed) or that the agent may not see is
+    dropped. The post's author, when it is another agent, reads the reply at its next tick."""
+    wanted = [e for e in out.events if e["kind"] == "board.agent_reply" and e["agent"] is not None]
+    if not wanted:
+        return
+    ids = {_int(e["data"].get("post_id")) for e in wanted} - {None}
+    refs = {str(e["data"]["post"]) for e in wanted if e["data"].get("post")}
+    posts: dict = {}
+    for post in Post.objects.filter(Q(pk__in=ids) | Q(ref__in=refs), world=world).order_by("id"):
+        posts[post.pk] = post
+        if post.ref:
+            posts[post.ref] = post  # a restore may have left an older post under the same ref
+    authors = Agent.objects.in_bulk({int(agent_ids[e["agent"]]) for e in wanted})
+    replies = []
+    for e in wanted:
+        target = _int(e["data"].get("post_id")) or str(e["data"].get("post") or "")
+        agent, post = authors.get(int(agent_ids[e["agent"]])), posts.get(target)
+        reason = _refusal(post, agent)
+        if reason:
+            log.info("board reply by agent %s to post %s dropped: %s", agent_ids[e["agent"]], e["data"], reason)
+            continue
+        body = " ".join(str(e["data"].get("body") or "").split())[:REPLY_MAX] or "..."
+        replies.append(Reply(post=post, author_agent=agent, body=body, created_tick=out.tick))
+    Reply.objects.bulk_create(replies)
+    inputs_submit_many(
+        world_id=world.id,
+        items=[
+            (
+                "board.reply",
+                {**_reply_input(r.post, r, r.author_agent.name, r.author_agent_id), "tick": out.tick},
+                f"board.reply:{r.pk}",
+            )
+            for r in replies
+            if r.post.author_agent_id and r.post.author_agent_id != r.author_agent_id
+        ],
+    )
+    for reply in replies:
+        board_notify(world.id, reply_event(reply.post, reply))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _refusal(post: Post | None, agent: Agent | None) -> str:
+    if post is None or agent is None:
+        return "no such post" if post is None else "no such agent"
+    if not post_visible_to_agent(post, agent.pk):
+        return "the agent may not see the post"
+    return "" if post.accepts_replies else f"the post is {_closed_reason(post)}"
 
 
 def _tags_lenient(tags) -> list[str]:

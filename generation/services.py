@@ -32,10 +32,11 @@ log = logging.getLogger("village.llm")
 DISPATCH_OVERRIDE: str | None = None
 MAX_NEW_TOKENS = {
     JobKind.PLAN: 160, JobKind.UTTERANCE: 48, JobKind.SUMMARY: 80, JobKind.IMPORTANCE: 8,
-    JobKind.REFLECTION: 120, JobKind.BOARD_POST: 120, JobKind.INTERVIEW: 96, JobKind.FLAVOR: 48,
+    JobKind.REFLECTION: 120, JobKind.BOARD_POST: 120, JobKind.BOARD_REPLY: 96, JobKind.INTERVIEW: 96,
+    JobKind.FLAVOR: 48,
 }
 MEMORIES_IN_PROMPT = {JobKind.UTTERANCE: 4, JobKind.REFLECTION: 8, JobKind.BOARD_POST: 3,
-                      JobKind.INTERVIEW: 6, JobKind.PLAN: 3}
+                      JobKind.BOARD_REPLY: 3, JobKind.INTERVIEW: 6, JobKind.PLAN: 3}
 _BACKENDS: dict[str, object] = {}
 _EXECUTOR: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
@@ -150,7 +151,7 @@ def memories_retrieve(*, agent: Agent, query: str, k: int, now_minute: int) -> l
 
 def _query_for(job: Job) -> str:
     c = job.context
-    parts = [c.get("topic"), c.get("question"), " ".join(c.get("partners") or []), c.get("place")]
+    parts = [c.get("topic"), c.get("question"), c.get("reply"), " ".join(c.get("partners") or []), c.get("place")]
     return " ".join(str(p) for p in parts if p) or "what matters to me today"
 
 
@@ -248,9 +249,13 @@ def _metering_row(world, job, result, cached, backend_name, model, denial) -> LL
 
 
 def _result_payload(job: Job, result: JobResult) -> dict:
-    return {"agent_id": job.agent_id, "kind": str(job.kind), "output": result.output, "outcome": result.outcome,
-            "day": job.context.get("day"), "chat": job.context.get("chat"),
-            "listeners": job.context.get("listeners", []), "job_id": job.job_id}
+    payload = {"agent_id": job.agent_id, "kind": str(job.kind), "output": result.output, "outcome": result.outcome,
+               "day": job.context.get("day"), "chat": job.context.get("chat"),
+               "listeners": job.context.get("listeners", []), "job_id": job.job_id}
+    for key in ("post_id", "post_ref"):  # a board reply says which post it answers
+        if key in job.context:
+            payload[key] = job.context[key]
+    return payload
 
 
 # --- hand-off from the tick -----------------------------------------------------------------

@@ -170,6 +170,15 @@ def _forget_results_of_undone_jobs(world: World, tick: int) -> None:
         emitted = job_tick((payload or {}).get("job_id", ""))
         if emitted is None or emitted >= tick:
             undone.append(row_id)
+    # So are the board's notes to the engine written by those ticks (board/services.py): a post
+    # went up, an agent replied. They carry the tick that wrote them; people's replies do not.
+    notes = InputLog.objects.filter(world=world, kind__in=("board.posted", "board.reply"))
+    for row_id, payload in notes.filter(Q(applied_tick__gte=tick) | Q(applied_tick__isnull=True)).values_list(
+        "id", "payload"
+    ):
+        written = (payload or {}).get("tick")
+        if isinstance(written, int) and written >= tick:
+            undone.append(row_id)
     InputLog.objects.filter(id__in=undone).delete()
 
 

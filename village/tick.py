@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import AgentLocationVisit, AgentSchedule, Conversation, Memory, Relationship
-from board.services import board_posts_from_tick
+from board.services import board_posts_from_tick, board_replies_from_tick
 from economy.services import wages_pay_for_tick
 from generation.services import llm_jobs_submit
 from village import state_store as store
@@ -24,8 +24,9 @@ from world.engine.step import TickOutput, engine_step
 from world.models import InputLog, Snapshot, TickRecord, World, WorldEvent
 
 log = logging.getLogger("village.tick")
-# Inside the tick's transaction: other apps act on the tick's events (agents' board posts, wages).
-SIDE_EFFECTS = (board_posts_from_tick, wages_pay_for_tick)
+# Inside the tick's transaction: other apps act on the tick's events (agents' board posts and
+# replies, wages).
+SIDE_EFFECTS = (board_posts_from_tick, board_replies_from_tick, wages_pay_for_tick)
 # After commit: the live diff goes out, the LLM jobs are queued, a finished day gets its report.
 AFTER_COMMIT = (broadcast_tick, llm_jobs_submit, report_if_day_end)
 

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from world.models import InputLog, World
 
-INPUT_KINDS = ("agent.move", "agent.action", "llm.result", "board.reply")
+INPUT_KINDS = ("agent.move", "agent.action", "llm.result", "board.reply", "board.posted")
 
 
 class InputError(ValueError):

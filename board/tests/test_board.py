@@ -27,10 +27,15 @@ def _post_event(agent_index, title="Fair on Sunday"):
     }
 
 
-def test_the_ticks_board_posts_are_written_in_one_query(agent_a, agent_b, django_assert_num_queries):
+def test_the_ticks_board_posts_are_written_and_announced_to_the_engine_in_two_queries(
+    agent_a, agent_b, django_assert_num_queries
+):
     world = agent_a.world
-    out = SimpleNamespace(tick=12, events=[_post_event(0), _post_event(1, "Lost cat"), _post_event(0, "")])
-    with django_assert_num_queries(1):
+    events = [_post_event(0), _post_event(1, "Lost cat"), _post_event(0, "")]
+    for seq, event in enumerate(events):
+        event["seq"] = seq + 3
+    out = SimpleNamespace(tick=12, events=events)
+    with django_assert_num_queries(2):
         board_posts_from_tick(world, out, [agent_a.id, agent_b.id])
     posts = list(Post.objects.order_by("id"))
     assert [(p.author_agent_id, p.title, p.created_tick) for p in posts] == [
@@ -39,6 +44,11 @@ def test_the_ticks_board_posts_are_written_in_one_query(agent_a, agent_b, django
         (agent_a.id, "A note", 12),
     ]
     assert posts[0].tags == ["events", "fair"]
+    announced = InputLog.objects.filter(kind="board.posted").order_by("id")
+    assert [p.ref for p in posts] == ["12-3", "12-4", "12-5"], "named by tick and event seq"
+    assert [row.payload for row in announced] == [
+        {"agent_id": p.author_agent_id, "ref": p.ref, "title": p.title, "tick": 12} for p in posts
+    ]
 
 
 def test_a_human_reply_to_an_agents_post_is_queued_for_the_agent(clients, agent_a, human):
@@ -52,6 +62,7 @@ def test_a_human_reply_to_an_agents_post_is_queued_for_the_agent(clients, agent_
         "agent_id": agent_a.id,
         "author": "hana",
         "text": "I can help!",
+        "title": "Need help with the garden",
         "post_id": post.id,
         "reply_id": response.json()["id"],
     }

@@ -87,6 +87,13 @@ class _PromptFacts:
         self.places = self._list("Places: ")
         self.memories = [ln[2:] for ln in self.lines if ln.startswith("- ")]
         self.numbered = [ln for ln in self.lines if re.match(r"\[\d+\] ", ln)]
+        self.post_author, self.post = self._quoted("Board post by ")
+        self.reply_author, self.reply = self._quoted("Reply from ")
+
+    def _quoted(self, prefix: str) -> tuple[str, str]:
+        """(who, what) from a line like `Board post by Bo: "Fair on Sunday"`."""
+        who, _, what = self._after(prefix, "", "").partition(": ")
+        return who.strip(), what.strip().strip('"')
 
     def _after(self, prefix: str, stop: str, default: str = "") -> str:
         for line in self.lines:
@@ -146,6 +153,15 @@ def _script_board_post(facts: _PromptFacts, rng: random.Random) -> dict:
     }
 
 
+def _script_board_reply(facts: _PromptFacts, rng: random.Random) -> dict:
+    if facts.reply:
+        opener = rng.choice(["Thanks", "Thank you", "Good point"])
+        words = " ".join(facts.reply.split()[:8])
+        return {"body": f'{opener}, {facts.reply_author or "friend"}! About "{words}": {facts.name} will see to it.'}
+    post = facts.post or "your post"
+    return {"body": f'{facts.name} here: I read "{post}", {facts.post_author or "neighbour"}. Count me in.'}
+
+
 def _script_interview(facts: _PromptFacts, rng: random.Random) -> dict:
     memory = (facts.memories or [m.split("] ", 1)[-1] for m in facts.numbered] or [""])[0]
     if memory:
@@ -164,6 +180,7 @@ _SCRIPTS = {
     "importance": _script_importance,
     "reflection": _script_reflection,
     "board_post": _script_board_post,
+    "board_reply": _script_board_reply,
     "interview": _script_interview,
     "flavor": _script_flavor,
 }

@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     IMPORTANCE = "importance"
     REFLECTION = "reflection"
     BOARD_POST = "board_post"
+    BOARD_REPLY = "board_reply"
     INTERVIEW = "interview"
     FLAVOR = "flavor"
 
@@ -91,6 +92,10 @@ class BoardPostOutput(_Schema):
     tags: list[_text(LIMITS["tag"])] = Field(default_factory=list, max_length=5)
 
 
+class BoardReplyOutput(_Schema):
+    body: _text(LIMITS["body"])
+
+
 class InterviewOutput(_Schema):
     answer: _text(LIMITS["answer"])
 
@@ -106,6 +111,7 @@ SCHEMAS: dict[JobKind, type[BaseModel]] = {
     JobKind.IMPORTANCE: ImportanceOutput,
     JobKind.REFLECTION: ReflectionOutput,
     JobKind.BOARD_POST: BoardPostOutput,
+    JobKind.BOARD_REPLY: BoardReplyOutput,
     JobKind.INTERVIEW: InterviewOutput,
     JobKind.FLAVOR: FlavorOutput,
 }
@@ -113,6 +119,7 @@ SCHEMAS: dict[JobKind, type[BaseModel]] = {
 TEXT_FIELD = {
     JobKind.UTTERANCE: "text",
     JobKind.SUMMARY: "summary",
+    JobKind.BOARD_REPLY: "body",
     JobKind.INTERVIEW: "answer",
     JobKind.FLAVOR: "text",
 }
@@ -189,7 +196,8 @@ _BARE_SCORE = re.compile(r"\s*(10|[1-9])\s*(/\s*10)?\s*\.?\s*")
 
 # Lines of our own prompt that a small model echoes back before (or instead of) answering.
 _SCAFFOLD = re.compile(
-    r"^(KIND:|You are |It is |Memories:|Recent lines:|Activities:|Places:|- |\[\d+\] |Reply with)"
+    r"^(KIND:|You are |It is |Memories:|Recent lines:|Activities:|Places:|- |\[\d+\] |Reply with|"
+    r"Board post by |Reply from |Write a short reply)"
 )
 
 
@@ -234,7 +242,7 @@ _ALIASES = {
     "items": ("items", "plan", "schedule", "activities"),
     "insights": ("insights", "reflections", "insight"),
     "title": ("title", "subject", "headline"),
-    "body": ("body", "content", "text", "message"),
+    "body": ("body", "content", "text", "message", "reply"),
     "tags": ("tags", "labels", "keywords"),
     "hour": ("hour", "time", "start", "at"),
     "activity": ("activity", "action", "task", "what"),
@@ -634,6 +642,22 @@ def _fallback_board_post(context: dict) -> dict:
     }
 
 
+def _fallback_board_reply(context: dict) -> dict:
+    """Answers the reply it was given (or the post, when replying to someone else's post), quoting
+    a few of its words so the answer is about what was said."""
+    post = _ctx_text(context, "post", _ctx_text(context, "topic", "the post", 100), 100)
+    reply = _ctx_text(context, "reply", "", 160)
+    if reply:
+        to = _ctx_text(context, "reply_author", "friend", 40)
+        body = f'Thank you, {to}. You wrote "{reply}" - I will keep that in mind about "{post}".'
+    else:
+        to = _ctx_text(context, "post_author", "neighbour", 40)
+        memories = _memories(context)
+        thought = f" It reminds me: {truncate(memories[0], 160)}" if memories else ""
+        body = f'I read your post "{post}", {to}.{thought} Count me in if I can help.'
+    return {"body": truncate(body, LIMITS["body"])}
+
+
 def _fallback_interview(context: dict) -> dict:
     name = _ctx_text(context, "name", "a villager", 60)
     memories = _memories(context)
@@ -659,6 +683,7 @@ _FALLBACKS: dict[JobKind, Callable[[dict], dict]] = {
     JobKind.IMPORTANCE: _fallback_importance,
     JobKind.REFLECTION: _fallback_reflection,
     JobKind.BOARD_POST: _fallback_board_post,
+    JobKind.BOARD_REPLY: _fallback_board_reply,
     JobKind.INTERVIEW: _fallback_interview,
     JobKind.FLAVOR: _fallback_flavor,
 }
@@ -670,6 +695,7 @@ _LAST_RESORT = {
     JobKind.IMPORTANCE: {"score": 3},
     JobKind.REFLECTION: {"insights": [{"text": "Nothing stands out to me yet.", "evidence": []}]},
     JobKind.BOARD_POST: {"title": "Village news", "body": "Nothing new today.", "tags": []},
+    JobKind.BOARD_REPLY: {"body": "Thanks for writing; I read it."},
     JobKind.INTERVIEW: {"answer": "I'd rather not say."},
     JobKind.FLAVOR: {"text": "The village goes about its day."},
 }

@@ -20,6 +20,7 @@ EXAMPLES = {
     "importance": '{"score": <1 to 10>}',
     "reflection": '{"insights": [{"text": "...", "evidence": [0]}]}',
     "board_post": '{"title": "...", "body": "...", "tags": ["..."]}',
+    "board_reply": '{"body": "..."}',
     "interview": '{"answer": "..."}',
     "flavor": '{"text": "..."}',
 }
@@ -33,6 +34,7 @@ RESPONSE_PREFIX = {
     "importance": '{"score": ',
     "reflection": '{"insights": [{"text": "',
     "board_post": '{"title": "',
+    "board_reply": '{"body": "',
     "interview": '{"answer": "',
     "flavor": '{"text": "',
 }
@@ -46,6 +48,7 @@ TASKS = {
     "reflection": "Write up to 3 insights from the numbered memories; cite their numbers as "
     "evidence.",
     "board_post": "Write a short post for the village board about {topic}.",
+    "board_reply": "Write a short reply on the village board to {to}.",
     "interview": "Answer the question in character: {question}",
     "flavor": "Describe in one sentence what you are doing right now.",
 }
@@ -99,14 +102,29 @@ def _body(kind: str, context: dict) -> list[str]:
     if isinstance(recent, list) and recent:
         lines.append("Recent lines:")
         lines.extend(f"- {one_line(line, 150)}" for line in recent[-MAX_LINES:])
+    if kind == "board_reply":
+        lines.extend(_board_thread(context))
     if kind == "plan":
         lines.append(f"Activities: {_names(context, 'activities') or 'any'}")
         lines.append(f"Places: {_names(context, 'places') or 'any'}")
     return lines
 
 
+def _board_thread(context: dict) -> list[str]:
+    """The post being answered and, when answering a reply to it, that reply."""
+    post = _field(context, "post", _field(context, "topic", "a post", 120), 120)
+    lines = [f'Board post by {_field(context, "post_author", "a neighbour", 60)}: "{post}"']
+    if context.get("reply"):
+        author = _field(context, "reply_author", "someone", 60)
+        lines.append(f'Reply from {author}: "{_field(context, "reply", "", 300)}"')
+    return lines
+
+
 def _task(kind: str, context: dict) -> str:
     values = {
+        "to": _field(context, "reply_author", "someone", 60)
+        if context.get("reply")
+        else _field(context, "post_author", "a neighbour", 60),
         "partner": _field(context, "partner", "them", 60),
         "topic": _field(context, "topic", "the day", 100),
         "memory": _field(context, "memory", _field(context, "text", "(none)", 300), 300),

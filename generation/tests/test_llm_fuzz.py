@@ -14,6 +14,10 @@ CONTEXT = {
     "activities": ["work", "eat"],
     "places": ["bakery", "home"],
     "topic": "the fair",
+    "post": "Flour for the fair",
+    "post_author": "Ana",
+    "reply": "I can bring two sacks.",
+    "reply_author": "hana",
 }
 SNIPPETS = [
     "",
@@ -94,6 +98,7 @@ def random_json(rng: random.Random, depth: int):
         "activity",
         "place",
         "evidence",
+        "reply",
         "junk",
     ]
     if depth <= 0 or rng.random() < 0.3:

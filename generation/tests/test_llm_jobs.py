@@ -25,6 +25,10 @@ CONTEXT = {
     "topic": "the fair",
     "question": "Why did you come here?",
     "memory": "The mill burned down",
+    "post": "Flour for the fair",
+    "post_author": "Ana",
+    "reply": "I can bring two sacks on Saturday.",
+    "reply_author": "hana",
 }
 
 VALID = {
@@ -34,6 +38,7 @@ VALID = {
     JobKind.IMPORTANCE: {"score": 7},
     JobKind.REFLECTION: {"insights": [{"text": "Bo is generous.", "evidence": [0]}]},
     JobKind.BOARD_POST: {"title": "Fair", "body": "Sunday at noon.", "tags": ["fair"]},
+    JobKind.BOARD_REPLY: {"body": "Thank you, hana! Saturday works."},
     JobKind.INTERVIEW: {"answer": "Bo lent me flour for the bread."},
     JobKind.FLAVOR: {"text": "Ana dusts flour off her apron."},
 }
@@ -357,3 +362,56 @@ def test_an_interview_answer_grounded_in_the_top_memory_is_kept():
 
     assert result.outcome == "ok"
     assert result.output["answer"] == "Bo gave me flour yesterday."
+
+
+# --- board replies -------------------------------------------------------------------------
+
+
+def test_a_board_reply_prompt_shows_the_post_and_the_reply_it_answers():
+    prompt = build_prompt(JobKind.BOARD_REPLY, CONTEXT)
+
+    assert 'Board post by Ana: "Flour for the fair"' in prompt
+    assert 'Reply from hana: "I can bring two sacks on Saturday."' in prompt
+    assert "Write a short reply on the village board to hana." in prompt
+
+
+def test_a_board_reply_to_someone_elses_post_is_addressed_to_its_author():
+    context = {"name": "Bo", "post": "Lost cat", "post_author": "Ana"}
+
+    prompt = build_prompt(JobKind.BOARD_REPLY, context)
+    answer = ScriptedBackend().complete_batch([prompt], 64)[0].text
+
+    assert "Reply from" not in prompt and prompt.endswith('like: {"body": "..."}')
+    assert json.loads(answer)["body"] == 'Bo here: I read "Lost cat", Ana. Count me in.'
+
+
+def test_the_scripted_board_reply_answers_the_reply_in_its_own_words():
+    answer = ScriptedBackend().complete_batch([build_prompt(JobKind.BOARD_REPLY, CONTEXT)], 64)[0]
+
+    body = json.loads(answer.text)["body"]
+    assert "hana" in body and "I can bring two sacks on Saturday." in body
+
+
+def test_the_board_reply_fallback_quotes_the_reply_it_answers():
+    reply = fallback_output(JobKind.BOARD_REPLY, CONTEXT)
+    to_a_post = fallback_output(JobKind.BOARD_REPLY, {"post": "Lost cat", "post_author": "Ana"})
+
+    assert reply.body.startswith('Thank you, hana. You wrote "I can bring two sacks on Saturday."')
+    assert '"Flour for the fair"' in reply.body
+    assert to_a_post.body == 'I read your post "Lost cat", Ana. Count me in if I can help.'
+
+
+def test_a_board_reply_in_plain_prose_is_used_and_an_echoed_prompt_is_not():
+    output, outcome = parse_output(JobKind.BOARD_REPLY, "Thanks hana, see you Saturday!", CONTEXT)
+    echoed = finalize(job(JobKind.BOARD_REPLY), 'Board post by Ana: "Flour for the fair"', 1, 1, 1.0)
+
+    assert (output.body, outcome) == ("Thanks hana, see you Saturday!", "repaired")
+    assert echoed.outcome == "fallback" and echoed.output["body"].startswith("Thank you, hana.")
+
+
+def test_banned_words_are_starred_in_board_replies():
+    jobs.set_banned_words(["turnip"])
+
+    result = finalize(job(JobKind.BOARD_REPLY), '{"body": "A TURNIP for you, hana."}', 1, 1, 1.0)
+
+    assert result.output["body"] == "A *** for you, hana."

@@ -61,3 +61,46 @@ def test_an_empty_question_is_refused(world):
     ava = Agent.objects.get(world=world, name="Ava")
     with pytest.raises(services.InterviewError, match="question"):
         interview_answer(agent=ava, question="   ", backend_name="scripted")
+
+
+class GarbageBackend:
+    """A small model (one every tier may use) that never writes what it was asked for."""
+
+    name, model_name = "garbage", "smollm2"
+
+    def complete_batch(self, prompts, max_new_tokens):
+        from generation.llm.backends import Completion
+
+        return [Completion('{"body": null, "text": [1, 2]} <b>', 10, 10) for _ in prompts]
+
+
+@pytest.fixture
+def garbage_model(world):
+    services._BACKENDS["garbage"] = GarbageBackend()
+    world.options = {**world.options, "llm_backend": "garbage"}
+    world.save(update_fields=["options"])
+    yield
+    services._BACKENDS.pop("garbage", None)
+
+
+def test_a_garbage_board_reply_falls_back_to_a_grounded_answer_inside_the_tick(world, garbage_model, django_user_model):
+    from board.models import Reply
+    from board.services import reply_create
+    from economy.tests.factories import post_by_agent
+
+    hana = django_user_model.objects.create_user("hana", password="pw")
+    agent = Agent.objects.filter(world=world).order_by("id").first()
+    post = post_by_agent(agent, title="Seeds for the garden")
+    reply_create(principal=hana, post=post, body="I have tomato seeds to spare.")
+
+    for _ in range(2):
+        assert tick_advance(world_id=world.id) is not None
+
+    call = LLMCall.objects.get(agent=agent, kind="board_reply")
+    assert (call.backend, call.outcome) == ("garbage", "fallback")
+    answer = Reply.objects.get(post=post, author_agent=agent)
+    assert answer.body == (
+        'Thank you, hana. You wrote "I have tomato seeds to spare." - I will keep that in mind about '
+        '"Seeds for the garden".'
+    )
+    assert not InputLog.objects.filter(world=world, status="rejected").exists()

@@ -3,9 +3,15 @@ validated against the state; a rejected one is reported with its reason and chan
 
 from __future__ import annotations
 
+import re
+
 from .state import NO
 
 MAX_TEXT = 600
+# A post on the town board is a fact like any news: its author knows it from the moment the post
+# is up (`board.posted`), chats spread it, and agents who know it may answer it (step.py).
+BOARD_FACT = "board:"
+BOARD_FACT_IMPORTANCE = 3
 
 
 class Rejected(ValueError):
@@ -143,6 +149,22 @@ def result_board_post(tick, i, output, payload) -> None:
     )
 
 
+def result_board_reply(tick, i, output, payload) -> None:
+    """The agent's answer on the board; the board app writes it if the post still takes replies.
+    The post is named by its id when the agent answers a reply to it (the id came in with that
+    reply), by its ref when the agent answers a post it knows about."""
+    post_id, ref = _post_id(payload), str(payload.get("post_ref") or "")
+    if post_id is not None:
+        target = {"post_id": post_id}
+    elif _REF.fullmatch(ref):
+        target = {"post": ref}
+    else:
+        raise Rejected("board reply names no post")
+    body = _text(output.get("body"))[:1000]
+    tick.out.event("board.agent_reply", int(i), body=body, **target)
+    tick.remember(i, "conversation", f"I replied on the board: {body}", 2)
+
+
 def result_flavor(tick, i, output, payload) -> None:
     tick.out.event("flavor", int(i), text=_text(output.get("text")))
 
@@ -151,13 +173,71 @@ def result_summary(tick, i, output, payload) -> None:
     tick.remember(i, "conversation", _text(output.get("summary")), 4)
 
 
+def _post_id(payload) -> int | None:
+    try:
+        post_id = int(payload.get("post_id"))
+    except (TypeError, ValueError):
+        return None
+    return post_id if post_id > 0 else None
+
+
+_REF = re.compile(r"\d+-\d+")
+_POSTED = " posted on the board: "
+
+
+def board_fact_key(day: int, ref: str) -> str:
+    """A post's fact key: the day it went up and the engine's name for it (`<tick>-<seq>` of its
+    `board.post` event), never a database id, so a day stays a function of seed and inputs."""
+    return f"{BOARD_FACT}{day}:{ref}"
+
+
+def board_post_of(state, key: str) -> tuple[str, str, str]:
+    """(ref, author's name, title) of a board fact."""
+    text = state.facts[key][0]
+    author, _, title = text.partition(_POSTED)
+    return key.rsplit(":", 1)[1], author, title
+
+
+def board_posted(tick, payload) -> None:
+    """The agent's post is up on the board: it becomes a fact the author knows and can pass on."""
+    i, ref = _agent(tick, payload), str(payload.get("ref") or "")
+    if not _REF.fullmatch(ref):
+        raise Rejected(f"bad post ref {ref!r}")
+    title = " ".join(_text(payload.get("title")).split())[:120]
+    state = tick.state
+    if any(k.startswith(BOARD_FACT) and k.endswith(f":{ref}") for k in state.known[i]):
+        raise Rejected(f"post {ref} is already on the board")
+    key, text = board_fact_key(tick.day, ref), f"{tick.names[i]}{_POSTED}{title}"
+    state.facts[key] = (text, BOARD_FACT_IMPORTANCE)
+    state.known[i].add(key)
+    tick.remember(i, "observation", f"My post is up on the board: {title}", BOARD_FACT_IMPORTANCE, key, text)
+    tick.out.event("board.posted", int(i), post=ref)
+
+
 def board_reply(tick, payload) -> None:
-    """A human (or another agent) replied to the agent's board post: it remembers the reply."""
+    """Someone replied to the agent's board post: it remembers the reply and answers it on the
+    board (an LLM job; its result comes back as a `board_reply` result)."""
     i = _agent(tick, payload)
     author = str(payload.get("author") or "someone")[:80]
     text = _text(payload.get("text"))
-    tick.remember(i, "conversation", f"{author} replied to my board post: {text}", 5)
+    title = " ".join(str(payload.get("title") or "").split())[:120]
+    about = payload.get("author_agent_id")
+    about = about if isinstance(about, int) and about in tick.state.agent_index() else None
+    on = f' "{title}"' if title else ""
+    tick.remember(i, "conversation", f"{author} replied to my board post{on}: {text}", 5, about=about)
     tick.out.event("board.reply_read", int(i), post=payload.get("post_id"), author=author)
+    post_id = _post_id(payload)
+    if post_id is not None:
+        tick.job(
+            "board_reply",
+            i,
+            post_id=post_id,
+            post=title or "my post",
+            post_author=tick.names[i],
+            reply=text[:300],
+            reply_author=author,
+            topic=title or text[:80],
+        )
 
 
 def result_ignored(tick, i, output, payload) -> None:
@@ -169,6 +249,7 @@ RESULTS = {
     "utterance": result_utterance,
     "reflection": result_reflection,
     "board_post": result_board_post,
+    "board_reply": result_board_reply,
     "flavor": result_flavor,
     "summary": result_summary,
     "importance": result_ignored,
@@ -179,4 +260,5 @@ HANDLERS = {
     "agent.action": agent_action,
     "llm.result": llm_result,
     "board.reply": board_reply,
+    "board.posted": board_posted,
 }

@@ -38,6 +38,8 @@ The rules, stage by stage:
 - Reflect: agents whose gathered importance crossed the threshold reflect; agents in a quiet
   activity take a quiet moment with 5% chance.
 - Mid-morning, 20% of agents decide to write on the board.
+- An hour into the day, agents answer one of yesterday's board posts by someone else: every agent
+  at a board (it reads them all), and 10% of the others (one of the posts they heard about).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import hashlib
 
 import numpy as np
 
-from .inputs import apply_inputs
+from .inputs import BOARD_FACT, apply_inputs, board_post_of
 from .rng import stream
 from .state import NEED_DECAY_PER_HOUR, NO, WorldState
 from .step import (
@@ -55,6 +57,7 @@ from .step import (
     POST_CHANCE,
     QUIET_CHANCE,
     REFUSED_TICKS,
+    REPLY_CHANCE,
     STANDUP_HOUR,
     STANDUP_KINDS,
     Tick,
@@ -99,6 +102,7 @@ def reference_step(state: WorldState, inputs: list[dict] = (), llm_jobs: bool = 
     update_needs(tick)
     reflect(tick)
     invite_posts(tick)
+    invite_replies(tick)
     state.tick += 1
     out = tick.out
     out.moved = [i for i in range(len(state.agents)) if before[i] != state.agents.inside[i]]
@@ -492,3 +496,31 @@ def invite_posts(tick: Tick) -> None:
         if u[i] < POST_CHANCE:
             tick.out.event("board.intent", i)
             tick.job("board_post", i, topic=topic_of(state, [i]), job=state.agents.jobs[i])
+
+
+def invite_replies(tick: Tick) -> None:
+    state, agents = tick.state, tick.state.agents
+    reply_minute = (state.window.start_hour + 1) * 60
+    if not tick.minute <= reply_minute < tick.minute + state.window.tick_minutes:
+        return
+    yesterday = f"{BOARD_FACT}{tick.day - 1}:"
+    keys = [k for k in state.facts if k.startswith(yesterday)]
+    posts = sorted(keys, key=lambda k: [int(n) for n in board_post_of(state, k)[0].split("-")])
+    if not posts:
+        return
+    u = tick.draw("events", "replies", (2, len(agents)))
+    for i in range(len(agents)):
+        place = int(agents.inside[i])
+        at_board = place != NO and state.locations.kinds[place] == "board"
+        if not (at_board or u[0, i] < REPLY_CHANCE):
+            continue
+        options = [
+            k
+            for k in posts
+            if board_post_of(state, k)[1] != agents.names[i] and (at_board or k in state.known[i])
+        ]
+        if not options:
+            continue
+        ref, author, title = board_post_of(state, options[int(u[1, i] * len(options))])
+        tick.out.event("board.reply_intent", i, post=ref)
+        tick.job("board_reply", i, post_ref=ref, post=title, post_author=author, topic=title)

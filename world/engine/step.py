@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import policy
-from .inputs import apply_inputs
+from .inputs import BOARD_FACT, apply_inputs, board_post_of
 from .rng import stream
 from .state import NEED_DECAY_PER_HOUR, NO, WorldState, canonical
 from .tables import CATSET, SOCIAL, Tables, js, pick, tables_of
@@ -26,6 +26,7 @@ STANDUP_KINDS = GROUP_KINDS[:3]
 STANDUP_HOUR = 10
 CHAT_COOLDOWN_MINUTES = 60
 POST_CHANCE = 0.2
+REPLY_CHANCE = 0.1
 QUIET_CHANCE = 0.05
 MEETING_SIZE = 8
 REFUSED_TICKS = 4
@@ -158,6 +159,7 @@ def engine_step(state: WorldState, inputs: list[dict] = (), llm_jobs: bool = Tru
     update_needs(tick)
     reflect(tick)
     invite_posts(tick)
+    invite_replies(tick)
     state.tick += 1
     out = tick.out
     out.moved = np.flatnonzero(before != state.agents.inside).tolist()
@@ -578,3 +580,35 @@ def invite_posts(tick: Tick) -> None:
         tick.emit("board.intent", i)
         tick.job("board_post", i, topic=topic_of(tick.tables, [i]), job=state.agents.jobs[i])
 
+
+
+def board_posts_of_day(state: WorldState, day: int) -> list[tuple[str, str, str, str]]:
+    """(fact key, ref, author's name, title) of the board posts that went up on `day`, in the
+    order they were written."""
+    prefix = f"{BOARD_FACT}{day}:"
+    posts = [(key, *board_post_of(state, key)) for key in state.facts if key.startswith(prefix)]
+    return sorted(posts, key=lambda post: tuple(int(n) for n in post[1].split("-")))
+
+
+def invite_replies(tick: Tick) -> None:
+    """Once a day, an hour in, agents answer yesterday's board posts by others: an agent at a
+    board reads them all and answers one; anyone else, with a small chance, answers one it heard
+    about. The day's draw picks which, so an agent answers a post at most once."""
+    state, agents = tick.state, tick.state.agents
+    reply_minute = (state.window.start_hour + 1) * 60
+    if not tick.minute <= reply_minute < tick.minute + state.window.tick_minutes:
+        return
+    posts = board_posts_of_day(state, tick.day - 1)
+    if not posts:
+        return
+    u = tick.draw("events", "replies", (2, len(agents)))
+    is_board = np.array([kind == "board" for kind in state.locations.kinds] + [False])
+    at_board = is_board[agents.inside]  # NO (-1), walking, reads the trailing False
+    for i in np.flatnonzero(at_board | (u[0] < REPLY_CHANCE)).tolist():
+        me, known = tick.names[i], state.known[i]
+        options = [p for p in posts if p[2] != me and (at_board[i] or p[0] in known)]
+        if not options:
+            continue
+        _, ref, author, title = options[int(u[1, i] * len(options))]
+        tick.out.event("board.reply_intent", i, post=ref)
+        tick.job("board_reply", i, post_ref=ref, post=title, post_author=author, topic=title)

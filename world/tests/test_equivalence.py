@@ -89,11 +89,38 @@ def crowded(agents: int, size: int, seed: int) -> ScenarioSpec:
 
 
 def inputs_for(state: WorldState) -> dict[int, list[dict]]:
-    """A few console commands and model results at fixed ticks, good and bad."""
+    """A few console commands, model results and board notes at fixed ticks, good and bad."""
     agents = state.agents
     first, second = int(agents.ids[0]), int(agents.ids[-1])
     place = state.locations.names[-1]
+
+    def posted(seq, agent_id, ref):
+        return {"seq": seq, "kind": "board.posted", "payload": {"agent_id": agent_id, "ref": ref, "title": f"Note {ref}"}}
+
     return {
+        2: [posted(10, first, "1-4"), posted(11, second, "1-9"), posted(12, first, "1-4"), posted(13, first, "101")],
+        4: [
+            {
+                "seq": 14,
+                "kind": "board.reply",
+                "payload": {"agent_id": first, "author": "hana", "text": "Me too!", "title": "Note 101", "post_id": 101},
+            },
+            {
+                "seq": 15,
+                "kind": "llm.result",
+                "payload": {"agent_id": second, "kind": "board_reply", "output": {"body": "Sure."}, "post_ref": "1-4"},
+            },
+            {
+                "seq": 17,
+                "kind": "llm.result",
+                "payload": {"agent_id": first, "kind": "board_reply", "output": {"body": "Thanks!"}, "post_id": 101},
+            },
+            {
+                "seq": 16,
+                "kind": "llm.result",
+                "payload": {"agent_id": second, "kind": "board_reply", "output": {"body": "Lost?"}},
+            },
+        ],
         3: [
             {"seq": 1, "kind": "agent.move", "payload": {"agent_id": first, "location": place}},
             {"seq": 2, "kind": "agent.move", "payload": {"agent_id": 999999, "location": place}},
@@ -156,3 +183,21 @@ def test_the_reference_really_refuses_people_in_the_crowded_town():
     for _ in range(state.window.ticks_per_day):
         kinds |= {e["kind"] for e in engine_step(state, [], llm_jobs=False).events}
     assert {"refused", "arrive", "chat", "move.start", "task.update"} <= kinds
+
+
+def test_the_fast_tick_matches_the_reference_when_agents_answer_yesterdays_board_posts():
+    fast, _ = run_both(generated(40, 40, seed=4), seed=5, window=DayWindow(tick_minutes=60), days=2)
+    # Run again, keeping the events, to see that the day-2 answers really happened.
+    spec = generated(40, 40, seed=4)
+    state = state_from(spec, seed=5, window=DayWindow(tick_minutes=60))
+    inputs = inputs_for(state)
+    kinds, answered = set(), set()
+    for _ in range(2 * state.window.ticks_per_day + 1):
+        out = engine_step(state, inputs.get(state.tick, []), llm_jobs=True)
+        kinds |= {e["kind"] for e in out.events}
+        answered |= {(j["agent_id"], j["context"]["post_ref"]) for j in out.jobs if "post_ref" in j["context"]}
+    assert {"board.posted", "board.reply_read", "board.agent_reply", "board.reply_intent"} <= kinds
+    assert {ref for _, ref in answered} == {"1-4", "1-9"}, "yesterday's posts were answered on day 2"
+    first, second = int(state.agents.ids[0]), int(state.agents.ids[-1])
+    assert (first, "1-4") not in answered and (second, "1-9") not in answered, "nobody answers their own post"
+    assert dynamic_dict(fast) == dynamic_dict(state)

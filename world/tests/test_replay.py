@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from agents.models import AgentLocationVisit, Memory, Relationship
 from village import state_store
@@ -243,3 +244,56 @@ def test_replay_refuses_a_day_it_cannot_recompute(simulated_day, capsys):
     Snapshot.objects.filter(world=simulated_day).delete()
     with pytest.raises(CommandError, match=r"^no snapshot at the start of day 1 \(tick 0\)$"):
         replay(capsys, day=1)
+
+
+# --- the board in a replayed day -----------------------------------------------------------------
+
+
+@pytest.fixture
+def day_with_a_board_thread(trio_world, django_user_model) -> tuple[World, object]:
+    """Day 1 in which a person replies to Ava's post at tick 2 and Ava answers it on the board."""
+    from board.services import reply_create
+    from economy.tests.factories import post_by_agent
+
+    advance(trio_world, 2)
+    post = post_by_agent(trio_world.agents.get(name="Ava"), title="Books to give away")
+    reply_create(principal=django_user_model.objects.create_user("hana"), post=post, body="I would love the atlas.")
+    advance(trio_world, TICKS_PER_DAY - 2)
+    return trio_world, post
+
+
+def test_replay_of_a_day_with_an_agent_answering_on_the_board_matches(day_with_a_board_thread, capsys):
+    world, post = day_with_a_board_thread
+    ava = world.agents.get(name="Ava")
+    answer = post.replies.get(author_agent=ava)
+    assert answer.created_tick == 3 and "atlas" in answer.body
+    assert InputLog.objects.get(world=world, kind="board.reply").applied_tick == 2
+    answered = InputLog.objects.get(world=world, kind="llm.result", payload__kind="board_reply")
+    assert (answered.status, answered.applied_tick) == ("applied", 3)
+    report = DailyReport.objects.get(world=world, day=1)
+    assert replay(capsys) == f"replay day 1 digest {report.digest} matches\n"
+
+
+def test_a_restore_drops_the_board_notes_of_undone_ticks_and_keeps_peoples_replies(trio_world, django_user_model):
+    from types import SimpleNamespace
+
+    from board.services import board_posts_from_tick, reply_create
+    from economy.tests.factories import post_by_agent
+
+    advance(trio_world, 2)
+    snapshot = snapshot_now(world=trio_world, label="before the board")
+    ava = trio_world.agents.get(name="Ava")
+    reply_create(principal=django_user_model.objects.create_user("hana"), post=post_by_agent(ava), body="Hello!")
+    advance(trio_world, 1)
+    event = {"seq": 0, "kind": "board.post", "agent": 0, "location": None, "activity": None,
+             "data": {"title": "Lost glasses", "body": "Blue drawer?", "tags": []}}
+    with transaction.atomic():
+        board_posts_from_tick(trio_world, SimpleNamespace(tick=2, events=[event]), [ava.id])
+    advance(trio_world, 1)
+    assert InputLog.objects.get(world=trio_world, kind="board.posted").applied_tick == 3
+
+    snapshot_restore(snapshot=snapshot)
+
+    assert not InputLog.objects.filter(world=trio_world, kind="board.posted").exists()
+    person = InputLog.objects.get(world=trio_world, kind="board.reply")
+    assert (person.status, person.applied_tick) == ("pending", None)
