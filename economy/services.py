@@ -26,6 +26,7 @@ from economy.audit import audit_record
 from economy.models import ApiToken, LedgerEntry, TierGrant
 from economy.selectors import balance_for
 from economy.tiers import PACKAGES, TIERS
+from village.state_store import bulk_insert
 
 MAX_AMOUNT = 1_000_000  # cents per request: 10,000 aiDollars
 TOKEN_PREFIX = "vlg_"
@@ -228,24 +229,25 @@ def tier_set(*, actor, agent_id: int, tier: str, game_days: int | None = None) -
 
 
 def wages_pay_for_tick(world, out, agent_ids) -> None:
-    """Credit a wage for each finished block of work (`task.update` events) in one INSERT."""
+    """Credit a wage for each finished block of work (`task.update` events) in one statement
+    (COPY on PostgreSQL); the audit trigger writes the audit rows."""
     wage = int(getattr(settings, "VILLAGE_WAGE_CENTS", 25))
     done = [e for e in out.events if e["kind"] == "task.update" and e["agent"] is not None]
     if not done or wage <= 0:
         return
-    LedgerEntry.objects.bulk_create(  # the audit trigger writes one audit row per entry
+    now = timezone.now()
+    bulk_insert(
+        LedgerEntry,
+        WAGE_COLUMNS,
         [
-            LedgerEntry(
-                agent_id=int(agent_ids[e["agent"]]),
-                amount=wage,
-                reason=Reason.WAGE,
-                source=Source.SYSTEM,
-                tick=out.tick,
-                note=str(e["data"].get("task", ""))[:200],
-            )
+            (int(agent_ids[e["agent"]]), wage, Reason.WAGE.value, Source.SYSTEM.value, out.tick,
+             str(e["data"].get("task", ""))[:200], now)
             for e in done
-        ]
+        ],
     )
+
+
+WAGE_COLUMNS = ("agent_id", "amount", "reason", "source", "tick", "note", "created_at")
 
 
 # ---------------------------------------------------------------------------- tokens

@@ -90,7 +90,8 @@ class Activity(models.Model):
 
 
 class WorldEvent(models.Model):
-    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="events")
+    # No database FK constraint on this hot log table (see AgentLocationVisit); deletes cascade in Django.
+    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="events", db_constraint=False)
     tick = models.PositiveIntegerField()
     seq = models.PositiveIntegerField()
     day = models.PositiveIntegerField()
