@@ -76,7 +76,9 @@ class AgentLocationVisit(models.Model):
     # at commit cost a 10,000-agent tick ~60 ms); the tick writes only ids it took from the
     # database, and deletes still cascade through Django.
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="visits", db_constraint=False)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="visits", db_constraint=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="visits", db_constraint=False
+    )
     day = models.PositiveIntegerField()
     since_tick = models.PositiveIntegerField()
     until_tick = models.PositiveIntegerField(null=True, blank=True)
@@ -121,7 +123,9 @@ class Memory(models.Model):
     evidence = models.JSONField(default=list, blank=True)
     fact_key = models.CharField(max_length=64, blank=True, db_index=True)
     fact_text = models.TextField(blank=True)
-    about_agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False)
+    about_agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["agent", "-tick", "-id"]

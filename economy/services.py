@@ -240,8 +240,15 @@ def wages_pay_for_tick(world, out, agent_ids) -> None:
         LedgerEntry,
         WAGE_COLUMNS,
         [
-            (int(agent_ids[e["agent"]]), wage, Reason.WAGE.value, Source.SYSTEM.value, out.tick,
-             str(e["data"].get("task", ""))[:200], now)
+            (
+                int(agent_ids[e["agent"]]),
+                wage,
+                Reason.WAGE.value,
+                Source.SYSTEM.value,
+                out.tick,
+                str(e["data"].get("task", ""))[:200],
+                now,
+            )
             for e in done
         ],
     )

@@ -38,7 +38,9 @@ def forward(apps, schema_editor):
         ),
         params=None,
     )
-    schema_editor.execute("DROP TRIGGER IF EXISTS economy_ledgerentry_audit ON economy_ledgerentry;", params=None)
+    schema_editor.execute(
+        "DROP TRIGGER IF EXISTS economy_ledgerentry_audit ON economy_ledgerentry;", params=None
+    )
     schema_editor.execute(
         "CREATE TRIGGER economy_ledgerentry_audit AFTER INSERT ON economy_ledgerentry "
         "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION economy_ledger_audit_rows();",
@@ -49,7 +51,9 @@ def forward(apps, schema_editor):
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute("DROP TRIGGER IF EXISTS economy_ledgerentry_audit ON economy_ledgerentry;", params=None)
+    schema_editor.execute(
+        "DROP TRIGGER IF EXISTS economy_ledgerentry_audit ON economy_ledgerentry;", params=None
+    )
     schema_editor.execute("DROP FUNCTION IF EXISTS economy_ledger_audit_rows();", params=None)
     schema_editor.execute(
         "CREATE TRIGGER economy_ledgerentry_audit AFTER INSERT ON economy_ledgerentry "
