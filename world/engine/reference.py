@@ -25,7 +25,7 @@ The rules, stage by stage:
   (rest at home), hungry and not about to eat (the nearest open eatery or home), or when the
   place refused it recently or is closed (home). If it is already there it starts the activity;
   otherwise it sets off.
-- Walk: everyone walking takes up to floor(speed * tick_minutes) (at least 1) steps, each to the
+- Walk: everyone walking takes the whole tiles its speed covered this tick (step.walk_steps), each to the
   first neighbour in N, E, S, W order on a shortest path. Arrivals, in drawn order, enter while
   the place is open and below capacity; the rest are refused (full or closed) and blocked from
   that place for 4 ticks.
@@ -45,6 +45,7 @@ The rules, stage by stage:
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 
@@ -295,7 +296,13 @@ def walk(tick: Tick) -> None:
         agents.inside[i] = NO
         goal = tuple(int(v) for v in state.locations.anchor[place])
         here = tuple(int(v) for v in agents.pos[i])
-        for _ in range(max(1, int(np.floor(agents.speed[i] * state.window.tick_minutes)))):
+        per_tick = float(agents.speed[i]) * state.window.tick_minutes
+        k = state.tick % state.window.ticks_per_day
+        if per_tick >= 1:
+            budget = math.floor(per_tick + 1e-9)
+        else:
+            budget = math.floor(per_tick * (k + 1) + 1e-9) - math.floor(per_tick * k + 1e-9)
+        for _ in range(budget):
             step = state.grid.astar_step(here, goal)
             if step == here:
                 break

@@ -324,11 +324,25 @@ def walk(tick: Tick) -> None:
         return
     agents.inside[walking] = NO
     goals = locs.anchor[agents.target[walking]]
-    steps = np.maximum(1, np.floor(agents.speed[walking] * state.window.tick_minutes)).astype(np.int32)
+    steps = walk_steps(agents.speed[walking], state.window, tick.t)
     agents.pos[walking] = state.grid.walk(agents.pos[walking], goals, steps)
     arrived = walking[(agents.pos[walking] == goals).all(axis=1)]
     u = tick.draw("policy", "admit", (2, len(agents)))
     admit(tick, arrived[np.lexsort((arrived, u[0, arrived]))], u[1])
+
+
+def walk_steps(speed: np.ndarray, window, t: int) -> np.ndarray:
+    """Tiles each walker may take in tick `t`: the whole tiles its speed covers in a tick; a
+    walker slower than one tile per tick takes a tile in the ticks where the whole tiles its speed
+    has covered since the day began go up (0.75 per tick walks 0, 1, 1, 1, 0, 1, ...), so nobody
+    outpaces its speed and no per-agent carry needs storing."""
+    per_tick = speed * window.tick_minutes
+    k = t % window.ticks_per_day
+    slow = np.floor(per_tick * (k + 1) + EPS) - np.floor(per_tick * k + EPS)
+    return np.where(per_tick >= 1, np.floor(per_tick + EPS), slow).astype(np.int32)
+
+
+EPS = 1e-9  # so 0.1 * 30 * 10 counts as the 30 tiles it is, not 29.999...
 
 
 def admit(tick: Tick, arrived: np.ndarray, u_start: np.ndarray) -> None:

@@ -122,12 +122,6 @@ def test_nobody_walks_faster_than_their_speed_or_onto_a_wall(scenario, tick_minu
     assert walked[slow] > limit[slow], "the slowest walker needed more than one tick for its walks"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: walk() moves at least one tile per tick (np.maximum(1, ...)), so an agent whose "
-    "speed x tick-minutes is below one tile walks faster than its speed; it needs a carried-over "
-    "fraction of a tile per agent",
-)
 def test_a_very_slow_walker_does_not_outpace_its_speed():
     spec = with_speeds(load_scenario(TRIO), [0.05])
     state = state_from(spec, window=DayWindow(8, 20, 15))
