@@ -4,6 +4,8 @@ candidates; recency decays with game time since last access (0.995 per game hour
 from __future__ import annotations
 
 import numpy as np
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 
 from agents.models import Memory
 
@@ -35,7 +37,22 @@ def retrieval_scores(memories: list[Memory], query: np.ndarray, now_minute: int)
 
 
 def memories_candidates(agent_id: int) -> list[Memory]:
-    return list(Memory.objects.filter(agent_id=agent_id).order_by("-tick", "-id")[:CANDIDATES])
+    return memories_candidates_many([agent_id]).get(agent_id, [])
+
+
+def memories_candidates_many(agent_ids: list[int]) -> dict[int, list[Memory]]:
+    """Each agent's CANDIDATES most recent memories, newest first, in one query."""
+    recent = Window(RowNumber(), partition_by=F("agent_id"), order_by=[F("tick").desc(), F("id").desc()])
+    rows = (
+        Memory.objects.filter(agent_id__in=agent_ids)
+        .annotate(recent_rank=recent)
+        .filter(recent_rank__lte=CANDIDATES)
+        .order_by("agent_id", "-tick", "-id")
+    )
+    found: dict[int, list[Memory]] = {}
+    for memory in rows:
+        found.setdefault(memory.agent_id, []).append(memory)
+    return found
 
 
 def memories_rank(memories: list[Memory], query: np.ndarray, now_minute: int, k: int) -> list[Memory]:

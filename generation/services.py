@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import close_old_connections
 
-from agents.memory import memories_candidates, memories_rank, memories_touch
+from agents.memory import memories_candidates_many, memories_rank, memories_touch
 from agents.models import Agent, Memory
 from generation.llm.backends import backend_from_config
 from generation.llm.embeddings import get_embedder
@@ -129,23 +129,41 @@ def _denial(agent: Agent | None, allow: Allowance, used: dict, model: str) -> st
 
 # --- memories in prompts --------------------------------------------------------------------
 
-def memories_embed_pending(agent_ids: list[int], limit: int = 2000) -> int:
+def embedder_name(world: World | None = None) -> str:
+    """The world's embedder: `simulate --dry-run` sets the hashing one, so a dry run calls no model."""
+    options = (world.options or {}) if world is not None else {}
+    return options.get("embedder") or settings.VILLAGE_EMBEDDER
+
+
+def memories_embed_pending(agent_ids: list[int], limit: int = 2000, embedder: str | None = None) -> int:
     pending = list(Memory.objects.filter(agent_id__in=agent_ids, embedding__isnull=True).order_by("-id")[:limit])
     if not pending:
         return 0
-    vectors = get_embedder(settings.VILLAGE_EMBEDDER).embed([m.text for m in pending])
+    vectors = get_embedder(embedder or settings.VILLAGE_EMBEDDER).embed([m.text for m in pending])
     for memory, vector in zip(pending, vectors, strict=True):
         memory.embedding = vector.astype("float32").tobytes()
     Memory.objects.bulk_update(pending, ["embedding"], batch_size=500)
     return len(pending)
 
 
-def memories_retrieve(*, agent: Agent, query: str, k: int, now_minute: int) -> list[Memory]:
+def memories_retrieve(*, agent: Agent, query: str, k: int, now_minute: int, embedder: str | None = None) -> list[Memory]:
     """The agent's k most retrievable memories for `query` (recency + importance + relevance)."""
-    memories_embed_pending([agent.id])
-    vector = get_embedder(settings.VILLAGE_EMBEDDER).embed([query])[0]
-    found = memories_rank(memories_candidates(agent.id), vector, now_minute, k)
-    memories_touch(found, now_minute)
+    return memories_retrieve_many([(agent.id, query, k)], now_minute, embedder or embedder_name(agent.world))[0]
+
+
+def memories_retrieve_many(wanted: list[tuple[int, str, int]], now_minute: int, embedder: str) -> list[list[Memory]]:
+    """Retrieval for many (agent id, query, k) at once, in a fixed number of queries: embed the
+    agents' pending memories, embed the queries in one batch, read every agent's candidates in
+    one query, rank, and mark what was retrieved as accessed."""
+    if not wanted:
+        return []
+    agent_ids = sorted({agent_id for agent_id, _, _ in wanted})
+    memories_embed_pending(agent_ids, limit=2000 + 20 * len(agent_ids), embedder=embedder)
+    vectors = get_embedder(embedder).embed([query for _, query, _ in wanted])
+    candidates = memories_candidates_many(agent_ids)
+    found = [memories_rank(candidates.get(agent_id, []), vector, now_minute, k)
+             for (agent_id, _, k), vector in zip(wanted, vectors, strict=True)]
+    memories_touch([m for memories in found for m in memories], now_minute)
     return found
 
 
@@ -156,13 +174,27 @@ def _query_for(job: Job) -> str:
 
 
 def context_enrich(job: Job, agent: Agent, now_minute: int) -> Job:
-    context = dict(job.context, name=agent.name, persona=agent.bio, traits=list(agent.traits))
-    k = MEMORIES_IN_PROMPT.get(JobKind(job.kind), 0)
-    if k:
-        found = memories_retrieve(agent=agent, query=_query_for(job), k=k, now_minute=now_minute)
-        context["memories"] = [m.text for m in found]
-        context["memory_ids"] = [m.id for m in found]
-    return Job(kind=JobKind(job.kind), agent_id=job.agent_id, context=context, job_id=job.job_id)
+    return contexts_enrich([job], {agent.id: agent}, now_minute, embedder_name(agent.world))[0]
+
+
+def contexts_enrich(jobs: list[Job], agents: dict[int, Agent], now_minute: int, embedder: str) -> list[Job]:
+    """Each job's context gets its agent's persona and the memories retrieved for it."""
+    wanted = [(n, job) for n, job in enumerate(jobs) if MEMORIES_IN_PROMPT.get(JobKind(job.kind), 0)]
+    found = memories_retrieve_many(
+        [(job.agent_id, _query_for(job), MEMORIES_IN_PROMPT[JobKind(job.kind)]) for _, job in wanted],
+        now_minute,
+        embedder,
+    )
+    memories = {n: found_for_job for (n, _), found_for_job in zip(wanted, found, strict=True)}
+    enriched = []
+    for n, job in enumerate(jobs):
+        agent = agents[job.agent_id]
+        context = dict(job.context, name=agent.name, persona=agent.bio, traits=list(agent.traits))
+        if n in memories:
+            context["memories"] = [m.text for m in memories[n]]
+            context["memory_ids"] = [m.id for m in memories[n]]
+        enriched.append(Job(kind=JobKind(job.kind), agent_id=job.agent_id, context=context, job_id=job.job_id))
+    return enriched
 
 
 # --- running jobs ---------------------------------------------------------------------------
@@ -215,7 +247,7 @@ def llm_jobs_run(*, world_id: int, jobs: list[dict], backend_name: str | None = 
               for j in jobs]
     allowed, denied = jobs_gate(parsed, agents, model)
     now = _now_minute(world)
-    enriched = [context_enrich(job, agents[job.agent_id], now) for job in allowed]
+    enriched = contexts_enrich(allowed, agents, now, embedder_name(world))
     answered = dict(zip([j.job_id for j in enriched], jobs_complete(enriched, backend), strict=True))
     results, calls = [], []
     for job in parsed:

@@ -93,6 +93,8 @@ def configure(world: World, cfg: RunConfig) -> World:
     world.options = {
         **world.options,
         "llm_backend": "scripted" if cfg.dry_run else (cfg.llm or settings.VILLAGE_LLM_BACKEND),
+        # A dry run calls no model at all: memories get the hashing embedder, not MiniLM.
+        "embedder": "hashing" if cfg.dry_run else settings.VILLAGE_EMBEDDER,
         # Read by the day-end report hook (village.reports.report_if_day_end).
         "report_format": cfg.report_format,
         "summary_only": cfg.summary_only,
