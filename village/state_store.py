@@ -255,6 +255,15 @@ def state_get(world: World) -> WorldState:
     return cached
 
 
+def state_cached(world: World) -> WorldState | None:
+    """This process's state for the world if it is current (the tick that just committed here),
+    without loading anything."""
+    cached = _CACHE.get(world.id)
+    if cached is None or cached.tick != world.tick or cached.options.get("version") != world.state_version:
+        return None
+    return cached
+
+
 def state_forget(world_id: int) -> None:
     _CACHE.pop(world_id, None)
 

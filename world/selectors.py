@@ -172,7 +172,13 @@ class AgentLabeller:
 def world_agent_rows(world: World) -> list[tuple]:
     """(id, name, x, y, inside, activity) of the agents the engine steps, in engine order (index =
     position). Positions come from the packed live state when it is as new as the world, since in
-    big worlds the agents' own rows are refreshed a slice per tick (village/state_store.py)."""
+    big worlds the agents' own rows are refreshed a slice per tick (village/state_store.py). In
+    the process that just ran the tick (the broadcast hook) they come from its in-memory state."""
+    state = _state_cached(world)
+    if state is not None:
+        a = state.agents
+        xs, ys = a.pos[:, 0].tolist(), a.pos[:, 1].tolist()
+        return list(zip(a.ids.tolist(), a.names, xs, ys, a.inside.tolist(), a.activity.tolist(), strict=True))
     rows = list(_agent_model().objects.filter(world=world).order_by("order", "id").values_list(*LIVE_COLUMNS))
     limit = world.options.get("agent_limit")
     rows = rows[:limit] if limit else rows
@@ -187,6 +193,12 @@ def world_agent_rows(world: World) -> list[tuple]:
         k = at.get(row[0])
         out.append(row if k is None else (row[0], row[1], xs[k], ys[k], inside[k], activity[k]))
     return out
+
+
+def _state_cached(world: World):
+    from village.state_store import state_cached  # noqa: PLC0415 - the state store imports this app
+
+    return state_cached(world)
 
 
 def _live_arrays(world: World) -> dict | None:

@@ -200,3 +200,21 @@ def test_the_board_page_listens_on_the_board_socket(client, world):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'ws-connect="/ws/board/"' in html and "board-changed from:body" in html and "js/board.js" in html
+
+
+def test_the_live_rows_from_the_tick_process_state_match_the_database(world):
+    from village import state_store
+    from world.selectors import world_agent_rows
+
+    for _ in range(3):
+        tick_advance(world_id=world.id, dispatch_jobs=False)
+    world.refresh_from_db()
+    assert state_store.state_cached(world) is not None, "the tick left its state in this process"
+    from_state = world_agent_rows(world)
+
+    state_store.state_forget(world.id)
+    assert state_store.state_cached(world) is None
+    from_database = world_agent_rows(world)
+
+    assert from_state == from_database
+    assert len({row[2:4] for row in from_state}) > 1, "agents stand in different places"
