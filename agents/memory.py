@@ -36,10 +36,6 @@ def retrieval_scores(memories: list[Memory], query: np.ndarray, now_minute: int)
     return _normalize(recency) + _normalize(importance) + _normalize(relevance)
 
 
-def memories_candidates(agent_id: int) -> list[Memory]:
-    return memories_candidates_many([agent_id]).get(agent_id, [])
-
-
 def memories_candidates_many(agent_ids: list[int]) -> dict[int, list[Memory]]:
     """Each agent's CANDIDATES most recent memories, newest first, in one query."""
     recent = Window(RowNumber(), partition_by=F("agent_id"), order_by=[F("tick").desc(), F("id").desc()])

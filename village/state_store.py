@@ -249,8 +249,8 @@ def _index_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def state_get(world: World) -> WorldState:
     """The cached state for this world if it is still current, else a fresh load."""
-    cached = _CACHE.get(world.id)
-    if cached is None or cached.tick != world.tick or cached.options.get("version") != world.state_version:
+    cached = state_cached(world)
+    if cached is None:
         cached = _CACHE[world.id] = state_load(world)
     return cached
 

@@ -331,6 +331,9 @@ def walk(tick: Tick) -> None:
     admit(tick, arrived[np.lexsort((arrived, u[0, arrived]))], u[1])
 
 
+EPS = 1e-9  # so 0.1 * 30 * 10 counts as the 30 tiles it is, not 29.999...
+
+
 def walk_steps(speed: np.ndarray, window, t: int) -> np.ndarray:
     """Tiles each walker may take in tick `t`: the whole tiles its speed covers in a tick; a
     walker slower than one tile per tick takes a tile in the ticks where the whole tiles its speed
@@ -340,9 +343,6 @@ def walk_steps(speed: np.ndarray, window, t: int) -> np.ndarray:
     k = t % window.ticks_per_day
     slow = np.floor(per_tick * (k + 1) + EPS) - np.floor(per_tick * k + EPS)
     return np.where(per_tick >= 1, np.floor(per_tick + EPS), slow).astype(np.int32)
-
-
-EPS = 1e-9  # so 0.1 * 30 * 10 counts as the 30 tiles it is, not 29.999...
 
 
 def admit(tick: Tick, arrived: np.ndarray, u_start: np.ndarray) -> None:

@@ -5,9 +5,11 @@ import logging
 import pytest
 from django.urls import reverse
 
+from village import state_store
 from village.reports import report_create
 from village.tick import tick_advance
 from world.models import World
+from world.selectors import world_agent_rows
 
 
 @pytest.fixture(autouse=True)
@@ -203,9 +205,6 @@ def test_the_board_page_listens_on_the_board_socket(client, world):
 
 
 def test_the_live_rows_from_the_tick_process_state_match_the_database(world):
-    from village import state_store
-    from world.selectors import world_agent_rows
-
     for _ in range(3):
         tick_advance(world_id=world.id, dispatch_jobs=False)
     world.refresh_from_db()

@@ -61,15 +61,10 @@ class Command(BaseCommand):
         self._migrate_if_needed()
         world = self._world_ready()
         self._admin_ready()
+        self.stdout.write(f"world {world.id} {world.name!r} is {world.status}, a tick every {world.tick_seconds} s")
         if opts["setup_only"]:
-            self.stdout.write(
-                f"world {world.id} {world.name!r} is {world.status}, a tick every {world.tick_seconds} s"
-            )
             return
-        self.stdout.write(
-            f"world {world.id} {world.name!r} is {world.status}, a tick every {world.tick_seconds} s\n"
-            f"the village is live at http://{addr}:{port}/  (admin: http://{addr}:{port}/admin/)"
-        )
+        self.stdout.write(f"the village is live at http://{addr}:{port}/  (admin: http://{addr}:{port}/admin/)")
         self._serve(addr, port, None if opts["no_tick"] else opts["interval"])
 
     # --- first run ------------------------------------------------------------------------
