@@ -75,9 +75,14 @@ class AgentLocationVisit(models.Model):
     # Hot, append-mostly tick tables: no database FK constraint (its deferred check on every row
     # at commit cost a 10,000-agent tick ~60 ms); the tick writes only ids it took from the
     # database, and deletes still cascade through Django.
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="visits", db_constraint=False)
+    # A visit is written when it ends (the tick never updates one): where an agent is now, and
+    # since when, is live state (LiveState; `visits_open` in village/state_store.py). Rows written
+    # before that change may still have no until_tick. Few indexes: each costs every insert.
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="visits", db_constraint=False, db_index=False
+    )
     location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, related_name="visits", db_constraint=False
+        Location, on_delete=models.CASCADE, related_name="visits", db_constraint=False, db_index=False
     )
     day = models.PositiveIntegerField()
     since_tick = models.PositiveIntegerField()
@@ -85,11 +90,12 @@ class AgentLocationVisit(models.Model):
 
     class Meta:
         ordering = ["agent", "since_tick"]
-        indexes = [models.Index(fields=["agent", "until_tick"])]
+        indexes = [models.Index(fields=["agent", "since_tick"], name="visit_agent_since")]
 
 
 class Relationship(models.Model):
-    source = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="relationships")
+    # The unique (source, target) index serves lookups by source.
+    source = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="relationships", db_index=False)
     target = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField(default=0)
     kind = models.CharField(max_length=40, blank=True)
@@ -112,7 +118,11 @@ class Memory(models.Model):
         PLAN = "plan"
         FACT = "fact"
 
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memories", db_constraint=False)
+    # ~1,000 memories a tick at 10,000 agents: only the indexes reads need (agent + kind serves
+    # by-agent reads; facts and "about" are rare, so their indexes are partial).
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="memories", db_constraint=False, db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.TextField()
     importance = models.PositiveSmallIntegerField(default=3)
@@ -121,15 +131,27 @@ class Memory(models.Model):
     last_access_minute = models.IntegerField(default=0)
     embedding = models.BinaryField(null=True, blank=True)
     evidence = models.JSONField(default=list, blank=True)
-    fact_key = models.CharField(max_length=64, blank=True, db_index=True)
+    fact_key = models.CharField(max_length=64, blank=True)
     fact_text = models.TextField(blank=True)
     about_agent = models.ForeignKey(
-        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+        Agent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
         ordering = ["agent", "-tick", "-id"]
-        indexes = [models.Index(fields=["agent", "kind"])]
+        indexes = [
+            models.Index(fields=["agent", "kind"]),
+            models.Index(fields=["fact_key"], condition=~models.Q(fact_key=""), name="memory_fact_key"),
+            models.Index(
+                fields=["about_agent"], condition=models.Q(about_agent__isnull=False), name="memory_about"
+            ),
+        ]
 
     def __str__(self):
         return self.text[:60]
@@ -137,7 +159,7 @@ class Memory(models.Model):
 
 class Conversation(models.Model):
     world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="conversations")
-    chat_id = models.CharField(max_length=60, unique=True)
+    chat_id = models.CharField(max_length=60)  # unique (a constraint: no pattern index, see Meta)
     kind = models.CharField(max_length=10, default="chat")
     tick = models.PositiveIntegerField()
     day = models.PositiveIntegerField()
@@ -148,3 +170,4 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["world", "-tick"]
+        constraints = [models.UniqueConstraint(fields=["chat_id"], name="conversation_unique_chat")]

@@ -170,7 +170,7 @@ def _closed_reason(post: Post) -> str:
 
 def board_posts_from_tick(world, out, agent_ids) -> None:
     """Create the tick's agent posts (`board.post` events) in one INSERT."""
-    wanted = [e for e in out.events if e["kind"] == "board.post" and e["agent"] is not None]
+    wanted = [e for e in out.events_of("board.post") if e["agent"] is not None]
     if not wanted:
         return
     posts = Post.objects.bulk_create(
@@ -213,7 +213,7 @@ def board_replies_from_tick(world, out, agent_ids) -> None:
     """Write the tick's agent replies (`board.agent_reply` events) in one INSERT. A reply to a post
     that no longer takes replies (locked, moderated, closed) or that the agent may not see is
     dropped. The post's author, when it is another agent, reads the reply at its next tick."""
-    wanted = [e for e in out.events if e["kind"] == "board.agent_reply" and e["agent"] is not None]
+    wanted = [e for e in out.events_of("board.agent_reply") if e["agent"] is not None]
     if not wanted:
         return
     ids = {_int(e["data"].get("post_id")) for e in wanted} - {None}

@@ -30,8 +30,10 @@ class LedgerEntry(models.Model):
     CREDITS = (Reason.REWARD, Reason.DEPOSIT_CREDIT, Reason.WAGE)
     DEBITS = (Reason.PENALTY, Reason.PURCHASE_COMPUTE)
 
+    # Wages add a row per finished block of work every tick: the indexes are the ones reads need
+    # (agent + reason serves by-agent reads; the optional references are indexed where set).
     agent = models.ForeignKey(
-        Agent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="ledger_entries"
+        Agent, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="ledger_entries"
     )
     amount = models.BigIntegerField(help_text="aiDollar cents; positive credits, negative debits.")
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -40,22 +42,30 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
     )
     source_agent = models.ForeignKey(
-        Agent, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+        Agent,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     related_post = models.ForeignKey(
         "board.Post",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="ledger_entries",
     )
-    external_txn_id = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    external_txn_id = models.CharField(max_length=120, null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
     tick = models.PositiveIntegerField(null=True, blank=True, help_text="Game tick, for wages.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,8 +73,24 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["agent", "-id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["agent", "reason"])]
+        indexes = [
+            models.Index(fields=["agent", "reason"]),
+            models.Index(
+                fields=["source_user"], condition=Q(source_user__isnull=False), name="ledger_source_user"
+            ),
+            models.Index(
+                fields=["source_agent"], condition=Q(source_agent__isnull=False), name="ledger_source_agent"
+            ),
+            models.Index(
+                fields=["related_post"], condition=Q(related_post__isnull=False), name="ledger_related_post"
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_txn_id"],
+                condition=Q(external_txn_id__isnull=False),
+                name="ledger_unique_external_txn",
+            ),
             models.CheckConstraint(
                 condition=(Q(reason__in=["reward", "deposit_credit", "wage"]) & Q(amount__gt=0))
                 | (Q(reason__in=["penalty", "purchase_compute"]) & Q(amount__lt=0)),

@@ -232,7 +232,7 @@ def wages_pay_for_tick(world, out, agent_ids) -> None:
     """Credit a wage for each finished block of work (`task.update` events) in one statement
     (COPY on PostgreSQL); the audit trigger writes the audit rows."""
     wage = int(getattr(settings, "VILLAGE_WAGE_CENTS", 25))
-    done = [e for e in out.events if e["kind"] == "task.update" and e["agent"] is not None]
+    done = [e for e in out.events_of("task.update") if e["agent"] is not None]
     if not done or wage <= 0:
         return
     now = timezone.now()

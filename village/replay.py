@@ -14,7 +14,8 @@ from village.reports import day_digest
 from village.tick import schedule_write, snapshot_create
 from world.engine.state import load_dynamic, state_digest
 from world.engine.step import engine_step
-from world.models import DailyReport, InputLog, Snapshot, TickRecord, World, WorldEvent
+from world.eventlog import lines_of_tick
+from world.models import DailyReport, InputLog, Snapshot, TickRecord, World
 
 
 class ReplayError(Exception):
@@ -47,12 +48,14 @@ def state_from_snapshot(world: World, snapshot: Snapshot):
     if len(snapshot.state["pos"]) != len(state.agents):
         raise ReplayError("agents were added or removed since the snapshot was taken")
     load_dynamic(state, snapshot.state)
+    if "since" in snapshot.state:  # older snapshots: state_load's default, the day's start
+        state.agents.since[:] = snapshot.state["since"]
     return state
 
 
 def replay_day(*, world: World, day: int) -> ReplayResult:
     window = store.window_of(world)
-    records = list(TickRecord.objects.filter(world=world, day=day).order_by("tick"))
+    records = list(TickRecord.objects.filter(world=world, day=day).order_by("tick").only("tick", "digest"))
     if len(records) != window.ticks_per_day:
         raise ReplayError(
             f"day {day} has not been fully simulated ({len(records)} of {window.ticks_per_day} ticks)"
@@ -69,7 +72,7 @@ def replay_day(*, world: World, day: int) -> ReplayResult:
                 day_digest(digests),
                 record.digest,
                 record.tick,
-                _first_difference(world, state, record.tick, out.lines()),
+                _first_difference(world, record.tick, out.lines()),
             )
     report = DailyReport.objects.filter(world=world, day=day).first()
     expected = report.digest if report else day_digest([r.digest for r in records])
@@ -88,16 +91,8 @@ def _inputs_by_tick(world: World, first: int, last: int) -> dict[int, list[dict]
     return out
 
 
-def _first_difference(world: World, state, tick: int, lines: list[str]) -> str:
-    from world.engine.state import canonical
-
-    index = state.agent_index()
-    stored = [
-        canonical(
-            [e.tick, e.seq, e.kind, index.get(e.agent_id), e.location or None, e.activity or None, e.data]
-        )
-        for e in WorldEvent.objects.filter(world=world, tick=tick).order_by("seq")
-    ]
+def _first_difference(world: World, tick: int, lines: list[str]) -> str:
+    stored = lines_of_tick(world, tick)
     for n, (mine, theirs) in enumerate(zip(lines, stored, strict=False)):
         if mine != theirs:
             return f"event {n}: recorded {theirs} but replay produced {mine}"
@@ -131,12 +126,12 @@ def snapshot_restore(*, snapshot: Snapshot) -> str:
         ]
     )
     Memory.objects.filter(agent__world=world, tick__gte=tick).delete()
-    WorldEvent.objects.filter(world=world, tick__gte=tick).delete()
     TickRecord.objects.filter(world=world, tick__gte=tick).delete()
     Conversation.objects.filter(world=world, tick__gte=tick).delete()
+    # A visit that ended at the restored tick or later was still open at the snapshot, where the
+    # restored live state holds its start; one that began later never happened.
     AgentLocationVisit.objects.filter(agent__world=world, since_tick__gte=tick).delete()
-    # A visit closed by the restored tick or a later one was still open at the snapshot.
-    AgentLocationVisit.objects.filter(agent__world=world, until_tick__gte=tick).update(until_tick=None)
+    AgentLocationVisit.objects.filter(agent__world=world, until_tick__gte=tick).delete()
     AgentSchedule.objects.filter(agent__world=world, day__gte=snapshot.day).delete()
     DailyReport.objects.filter(world=world, day__gte=snapshot.day).delete()
     _forget_results_of_undone_jobs(world, tick)

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db.models import Count
 
 from agents.models import Agent, AgentLocationVisit, Memory
-from village.state_store import window_of
-from world.models import Activity, DailyReport, Location, TickRecord, World, WorldEvent
+from village.state_store import visits_open, window_of
+from world.eventlog import events_of_day
+from world.models import Activity, DailyReport, Location, TickRecord, World
 
 
 def day_digest(tick_digests: list[str]) -> str:
@@ -40,7 +41,7 @@ NOTABLE = ("scripted", "meeting", "reflect", "board.post", "refused", "plan.adop
 def day_metrics(world: World, day: int) -> dict:
     window = window_of(world)
     first, last = window.first_tick(day), window.first_tick(day + 1) - 1
-    events = list(WorldEvent.objects.filter(world=world, day=day).order_by("tick", "seq"))
+    events = list(events_of_day(world, day))
     categories = dict(Activity.objects.filter(world=world).values_list("name", "category"))
     names = dict(Agent.objects.filter(world=world).values_list("id", "name"))
     per_category = Counter(categories.get(e.activity, "other") for e in events if e.kind == "activity.start")
@@ -148,9 +149,13 @@ def draw_heatmap(world: World, day: int, path: Path) -> None:
     legend = world.legend or {}
     walls = np.array([[legend.get(ch, "wall") == "wall" for ch in row] for row in world.map_rows])
     hours_at: dict[int, float] = defaultdict(float)
-    for loc_id, since, until in AgentLocationVisit.objects.filter(agent__world=world, day=day).values_list(
+    ended = AgentLocationVisit.objects.filter(agent__world=world, day=day).values_list(
         "location_id", "since_tick", "until_tick"
-    ):
+    )
+    still_open = [
+        (loc_id, since, None) for _, loc_id, since in visits_open(world) if window.day_of(since) == day
+    ]
+    for loc_id, since, until in [*ended, *still_open]:
         hours_at[loc_id] += (min(until if until is not None else end, end) - since) * window.tick_minutes / 60
     for loc in Location.objects.filter(world=world):
         hours = hours_at[loc.id]

@@ -59,6 +59,7 @@ LIVE_ARRAYS = (
     "blocked_until",
     "tasks_done",
     "reflect_acc",
+    "since",
 )
 AGENT_ROWS_PER_TICK = 1000
 # From this many agents on, a loaded state is frozen out of the garbage collector's scans.
@@ -171,6 +172,8 @@ def _load_live_columns(world: World, state: WorldState, rows: list[dict]) -> Non
     agents.needs = table[:, 2:6].astype(np.float32)
     for offset, name in enumerate(AGENT_COLUMNS[6:], start=6):
         setattr(agents, name, table[:, offset].astype(np.int32))
+    # Where the live state does not say since when an agent is where it is, the day's start.
+    agents.since[:] = state.window.first_tick(state.window.day_of(state.tick))
     live = LiveState.objects.filter(world=world, tick=world.tick).values_list("data", flat=True).first()
     if live is not None:
         live_unpack_into(state, bytes(live))
@@ -215,6 +218,29 @@ def live_unpack_into(state: WorldState, data: bytes) -> None:
             getattr(state.agents, name)[known] = live[name][source[known]]
 
 
+def visits_open(world: World) -> list[tuple[int, int, int]]:
+    """(agent id, location id, since tick) of every agent inside a place now, from the live
+    state: a visit's row is written only when it ends."""
+    row = LiveState.objects.filter(world=world).values_list("data", flat=True).first()
+    if row is None:
+        return []
+    live = live_unpack(bytes(row))
+    if "since" not in live:
+        return []
+    # The engine's location index is the position in this order (state_load).
+    location_ids = list(
+        Location.objects.filter(world=world).order_by("order", "id").values_list("id", flat=True)
+    )
+    inside = live["inside"]
+    here = np.flatnonzero((inside >= 0) & (inside < len(location_ids)))
+    return [
+        (agent_id, location_ids[loc], since)
+        for agent_id, loc, since in zip(
+            live["ids"][here].tolist(), inside[here].tolist(), live["since"][here].tolist(), strict=True
+        )
+    ]
+
+
 def _load_schedule(world: World, state: WorldState) -> None:
     day = state.window.day_of(state.tick)
     slots = list(
@@ -228,7 +254,9 @@ def _load_schedule(world: World, state: WorldState) -> None:
     i = _index_of(state.agents.ids, np.array(agent_ids, np.int64))
     hour = np.array(hours, np.int64)
     location = _index_of(state.locations.ids, np.array(location_ids, np.int64))
-    activity = _index_of(state.activities.ids, np.array([NO if a is None else a for a in activity_ids], np.int64))
+    activity = _index_of(
+        state.activities.ids, np.array([NO if a is None else a for a in activity_ids], np.int64)
+    )
     keep = (i != NO) & (location != NO)
     state.agents.plan_loc[i[keep], hour[keep]] = location[keep]
     state.agents.plan_act[i[keep], hour[keep]] = activity[keep]
@@ -314,7 +342,9 @@ def agents_persist(state: WorldState, *, tick: int | None = None) -> None:
             cursor.execute(AGENT_TICK_UPDATE)
         else:
             assign = ", ".join(f"{c} = %s" for c in AGENT_COLUMNS)
-            cursor.executemany(f"UPDATE {Agent._meta.db_table} SET {assign} WHERE id = %s", [r[1:] + r[:1] for r in rows])
+            cursor.executemany(
+                f"UPDATE {Agent._meta.db_table} SET {assign} WHERE id = %s", [r[1:] + r[:1] for r in rows]
+            )
 
 
 def bulk_update_agents(state: WorldState) -> None:
@@ -328,7 +358,10 @@ LIVE_UPSERT = (
 )
 AGENT_TICK_COLUMNS = ("id", *AGENT_COLUMNS)
 AGENT_TICK_TABLE = "CREATE TEMP TABLE IF NOT EXISTS agent_tick (id bigint, {}) ON COMMIT DELETE ROWS".format(
-    ", ".join(f"{c} {'double precision' if c in ('energy', 'hunger', 'social', 'fun') else 'integer'}" for c in AGENT_COLUMNS)
+    ", ".join(
+        f"{c} {'double precision' if c in ('energy', 'hunger', 'social', 'fun') else 'integer'}"
+        for c in AGENT_COLUMNS
+    )
 )
 AGENT_TICK_UPDATE = "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.id".format(
     Agent._meta.db_table, ", ".join(f"{c} = v.{c}" for c in AGENT_COLUMNS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -21,7 +22,8 @@ from village.reports import report_if_day_end
 from world.broadcast import broadcast_tick
 from world.engine.state import NO, dynamic_dict, state_digest
 from world.engine.step import TickOutput, engine_step
-from world.models import InputLog, Snapshot, TickRecord, World, WorldEvent
+from world.eventlog import kind_counts, log_pack
+from world.models import InputLog, Snapshot, TickRecord, World
 
 log = logging.getLogger("village.tick")
 # Inside the tick's transaction: other apps act on the tick's events (agents' board posts and
@@ -52,9 +54,11 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
             )
             inputs = [{"seq": row.id, "kind": row.kind, "payload": row.payload} for row in pending]
             # 3-7. Scheduler, decide, resolve, update, emit.
+            before = state.agents.inside.copy()
             out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
+            visits = visits_ended(state, out, before)
             # 8. Persist the diff in one transaction.
-            persist(world, state, out, pending, time.perf_counter() - started)
+            persist(world, state, out, pending, visits, time.perf_counter() - started)
             for effect in SIDE_EFFECTS:
                 effect(world, out, state.agents.ids)
     except Exception:
@@ -65,28 +69,47 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
     return out
 
 
-def persist(world: World, state, out: TickOutput, pending: list[InputLog], elapsed: float) -> None:
+def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
+    """Rows for the visits that ended in this tick (everyone who left a place, and at a day's
+    start everyone), each written whole once; the places entered start their visits now."""
+    agents, window = state.agents, state.window
+    moved = np.asarray(out.moved, np.int64)
+    # (A visit that would end in the tick it began, as at a new world's first tick, is none.)
+    left = moved[(before[moved] != NO) & (agents.since[moved] < out.tick)]
+    since = agents.since[left].tolist()
+    rows = list(
+        zip(
+            agents.ids[left].tolist(),
+            state.locations.ids[before[left]].tolist(),
+            [window.day_of(s) for s in since],
+            since,
+            [out.tick] * len(since),
+            strict=True,
+        )
+    )
+    agents.since[moved] = out.tick
+    return rows
+
+
+def persist(
+    world: World, state, out: TickOutput, pending: list[InputLog], visits: list[tuple], elapsed: float
+) -> None:
     """The tick's diff in bulk, with the same statements every tick whatever the number of
     agents, so the query count stays flat: on PostgreSQL, COPY for the rows and the statements
-    that need no answer joined into two round trips; elsewhere one executemany per table."""
+    that need no answer joined into two round trips; elsewhere one executemany per table. The
+    events go packed into the tick's record (world/eventlog.py)."""
     day = state.window.day_of(out.tick)
     if store.is_postgres():
-        _persist_postgres(world, state, out, pending, day, elapsed)
+        _persist_postgres(world, state, out, pending, visits, day, elapsed)
         return
     store.agents_persist(state, tick=out.tick)
-    store.bulk_insert(WorldEvent, EVENT_COLUMNS, _event_rows(world, state, out, day))
     store.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
     _statement(
         f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
         f"VALUES (%s, %s, %s, 'acquaintance', 1, %s) {_relationship_upsert()}",
         [(a, b, score, out.tick) for a, b, score in zip(*_relationship_columns(state, out), strict=True)],
     )
-    visits = AgentLocationVisit._meta.db_table
-    _statement(
-        f"UPDATE {visits} SET until_tick = %s WHERE until_tick IS NULL AND agent_id = %s",
-        [(out.tick, agent_id) for agent_id in state.agents.ids[out.moved].tolist()],
-    )
-    store.bulk_insert(AgentLocationVisit, VISIT_COLUMNS, _visit_rows(state, out, day))
+    store.bulk_insert(AgentLocationVisit, VISIT_COLUMNS, visits)
     schedule_write(state, sorted(out.plan_agents), day)
     store.bulk_insert(Conversation, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
     _statement(
@@ -94,12 +117,20 @@ def persist(world: World, state, out: TickOutput, pending: list[InputLog], elaps
         [(agent_id, chat) for chat, agent_id in _participants(out)],
     )
     _mark_inputs(pending, out)
-    TickRecord.objects.create(
-        world=world, tick=out.tick, day=day, digest=out.digest, events=len(out.events), duration_ms=elapsed * 1000
-    )
+    store.bulk_insert(TickRecord, TICK_RECORD_COLUMNS, [_tick_record_row(world, state, out, day, elapsed)])
 
 
-EVENT_COLUMNS = ("world_id", "tick", "seq", "day", "kind", "agent_id", "location", "activity", "data")
+TICK_RECORD_COLUMNS = (
+    "world_id",
+    "tick",
+    "day",
+    "digest",
+    "events",
+    "duration_ms",
+    "created_at",
+    "log",
+    "kinds",
+)
 MEMORY_COLUMNS = (
     "agent_id",
     "kind",
@@ -119,12 +150,12 @@ SCHEDULE_COLUMNS = ("agent_id", "day", "slot_hour", "activity_id", "location_id"
 CONVERSATION_COLUMNS = ("world_id", "chat_id", "kind", "tick", "day", "location", "topic", "lines")
 
 
-def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
+def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
     """Round trips, not rows, are what a busy machine makes expensive: one batch of statements,
     the COPYs, and one more batch (Django's client-side binding takes several statements per
     execute). Visits close before new ones open; schedules are cleared before they are written."""
     plan = sorted(out.plan_agents)
-    visits, schedule = AgentLocationVisit._meta.db_table, AgentSchedule._meta.db_table
+    schedule = AgentSchedule._meta.db_table
     before = _Batch()
     if not getattr(settings, "VILLAGE_TICK_SYNCHRONOUS_COMMIT", False):
         # A tick is a pure function of the state before it and its inputs, both already durable,
@@ -132,10 +163,6 @@ def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
         # identically; the commit need not wait for the WAL flush. Atomicity is unchanged.
         before.add("SET LOCAL synchronous_commit TO OFF")
     before.add(store.AGENT_TICK_TABLE)
-    before.add(
-        f"UPDATE {visits} SET until_tick = %s WHERE until_tick IS NULL AND agent_id = ANY(%s::bigint[])",
-        [out.tick, state.agents.ids[out.moved].tolist()],
-    )
     if plan:
         before.add(
             f"DELETE FROM {schedule} WHERE day = %s AND agent_id = ANY(%s::bigint[])",
@@ -145,9 +172,14 @@ def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
     with connection.cursor() as cursor:
         before.run(cursor)
         store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
-        store.copy_rows(cursor, WorldEvent._meta.db_table, EVENT_COLUMNS, _event_rows(world, state, out, day))
+        store.copy_rows(
+            cursor,
+            TickRecord._meta.db_table,
+            TICK_RECORD_COLUMNS,
+            [_tick_record_row(world, state, out, day, elapsed)],
+        )
         store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out))
-        store.copy_rows(cursor, visits, VISIT_COLUMNS, _visit_rows(state, out, day))
+        store.copy_rows(cursor, AgentLocationVisit._meta.db_table, VISIT_COLUMNS, visits)
         chats = Conversation._meta.db_table
         store.copy_rows(cursor, chats, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
         if plan:
@@ -166,11 +198,6 @@ def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
             f"JOIN {chats} AS c ON c.chat_id = v.chat",
             [[chat for chat, _ in members], [agent for _, agent in members]],
         )
-        after.add(
-            f"INSERT INTO {TickRecord._meta.db_table} (world_id, tick, day, digest, events, duration_ms, "
-            f"created_at) VALUES (%s, %s, %s, %s, %s, %s, now())",
-            [world.id, out.tick, day, out.digest, len(out.events), elapsed * 1000],
-        )
         if pending:
             inputs = InputLog._meta.db_table
             rejected = dict(out.rejected)
@@ -180,7 +207,10 @@ def _persist_postgres(world, state, out, pending, day, elapsed) -> None:
                 [
                     out.tick,
                     [row.id for row in pending],
-                    [InputLog.Status.REJECTED if row.id in rejected else InputLog.Status.APPLIED for row in pending],
+                    [
+                        InputLog.Status.REJECTED if row.id in rejected else InputLog.Status.APPLIED
+                        for row in pending
+                    ],
                     [rejected.get(row.id, "")[:200] for row in pending],
                 ],
             )
@@ -202,41 +232,34 @@ class _Batch:
         cursor.execute(";\n".join(self.sql), self.params)
 
 
-def _event_rows(world, state, out, day) -> list[tuple]:
+def _tick_record_row(world, state, out, day, elapsed) -> tuple:
+    """The tick's record with its events packed: the canonical lines its digest hashes, and the
+    database id of each event's agent."""
     ids = state.agents.ids.tolist()
-    return [
-        (
-            world.id,
-            out.tick,
-            e["seq"],
-            day,
-            e["kind"],
-            ids[e["agent"]] if e["agent"] is not None else None,
-            e["location"] or "",
-            e["activity"] or "",
-            out.payload(n),
-        )
-        for n, e in enumerate(out.events)
-    ]
+    agent_ids = [None if a is None else ids[a] for a in out.event_agents()]
+    kinds = store.jsonb(kind_counts(out.event_kinds()))
+    log = log_pack(out.lines(), agent_ids)
+    return (world.id, out.tick, day, out.digest, len(agent_ids), elapsed * 1000, timezone.now(), log, kinds)
 
 
 def _memory_rows(state, out) -> list[tuple]:
-    minute = state.window.game_minutes(out.tick)
+    """From the engine's memory rows (world/engine/output.py), without building their dicts."""
+    minute, tick, jsonb = state.window.game_minutes(out.tick), out.tick, store.jsonb
     return [
         (
-            m["agent_id"],
-            m["kind"],
-            m["text"],
-            m["importance"],
-            m["tick"],
+            agent_id,
+            kind,
+            text,
+            importance,
+            tick,
             minute,
             minute,
-            store.jsonb(m["evidence"]) if m.get("evidence") else "[]",
-            m["fact_key"] or "",
-            m["fact_text"] or "",
-            m["about_agent_id"],
+            jsonb(list(evidence)) if evidence else "[]",
+            fact_key or "",
+            fact_text or "",
+            about,
         )
-        for m in out.memories
+        for agent_id, kind, text, importance, fact_key, fact_text, about, evidence in out.memory_rows
     ]
 
 
@@ -256,16 +279,6 @@ def _relationship_upsert() -> str:
         f"ON CONFLICT (source_id, target_id) DO UPDATE SET score = excluded.score, "
         f"interactions = {table}.interactions + 1, updated_tick = excluded.updated_tick"
     )
-
-
-def _visit_rows(state, out, day) -> list[tuple]:
-    """A new open visit for every agent whose location changed to a place."""
-    agents, loc_ids = state.agents, state.locations.ids
-    return [
-        (int(agents.ids[i]), int(loc_ids[agents.inside[i]]), day, out.tick, None)
-        for i in out.moved
-        if agents.inside[i] != NO
-    ]
 
 
 def _conversation_rows(world, out, day) -> list[tuple]:
@@ -309,10 +322,15 @@ def _schedule_rows(state, indices: list[int], day: int) -> list[tuple]:
     hours = list(range(w.start_hour, w.end_hour))
     act_ids = [*state.activities.ids.tolist(), None]  # NO (-1) -> no activity
     loc_ids = state.locations.ids.tolist()
-    plan_act, plan_loc = agents.plan_act[indices][:, hours].tolist(), agents.plan_loc[indices][:, hours].tolist()
+    plan_act, plan_loc = (
+        agents.plan_act[indices][:, hours].tolist(),
+        agents.plan_loc[indices][:, hours].tolist(),
+    )
     return [
         (agent_id, day, h, act_ids[a], loc_ids[p], agents.plan_source[i])
-        for agent_id, i, acts, places in zip(agents.ids[indices].tolist(), indices, plan_act, plan_loc, strict=True)
+        for agent_id, i, acts, places in zip(
+            agents.ids[indices].tolist(), indices, plan_act, plan_loc, strict=True
+        )
         for h, a, p in zip(hours, acts, places, strict=True)
     ]
 
@@ -335,6 +353,6 @@ def snapshot_create(*, world: World, state, label: str = "") -> Snapshot:
         tick=state.tick,
         day=state.window.day_of(state.tick),
         label=label,
-        state=dynamic_dict(state),
+        state={**dynamic_dict(state), "since": state.agents.since.tolist()},
         digest=state_digest(state),
     )

@@ -1,8 +1,11 @@
+import json
 import logging
 
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
-from .models import Activity, DailyReport, InputLog, Location, Snapshot, TickRecord, World, WorldEvent
+from .eventlog import log_events
+from .models import Activity, DailyReport, InputLog, Location, Snapshot, TickRecord, World
 from .services import world_set_status
 from .tasks import world_tick_run
 
@@ -61,12 +64,6 @@ class ActivityAdmin(admin.ModelAdmin):
     list_filter = ("world", "category")
 
 
-@admin.register(WorldEvent)
-class WorldEventAdmin(admin.ModelAdmin):
-    list_display = ("world", "tick", "seq", "day", "kind", "agent_id", "location", "activity")
-    list_filter = ("world", "kind", "day")
-
-
 @admin.register(InputLog)
 class InputLogAdmin(admin.ModelAdmin):
     list_display = ("id", "world", "kind", "status", "applied_tick", "source", "created_at")
@@ -75,8 +72,25 @@ class InputLogAdmin(admin.ModelAdmin):
 
 @admin.register(TickRecord)
 class TickRecordAdmin(admin.ModelAdmin):
+    """A tick and its events (stored packed; shown unpacked, read-only)."""
+
     list_display = ("world", "tick", "day", "events", "duration_ms", "digest")
-    list_filter = ("world",)
+    list_filter = ("world", "day")
+    exclude = ("log",)
+    readonly_fields = ("world", "tick", "day", "digest", "events", "duration_ms", "kinds", "event_table")
+
+    @admin.display(description="events (first 500)")
+    def event_table(self, obj):
+        rows = log_events(obj.log, obj.day)[:500]
+        return format_html(
+            "<table><tr><th>seq</th><th>kind</th><th>agent id</th><th>location</th><th>activity</th>"
+            "<th>data</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                ((e.seq, e.kind, e.agent_id or "", e.location, e.activity, json.dumps(e.data)) for e in rows),
+            ),
+        )
 
 
 @admin.register(Snapshot)

@@ -89,27 +89,6 @@ class Activity(models.Model):
         return self.name
 
 
-class WorldEvent(models.Model):
-    # No database FK constraint on this hot log table (see AgentLocationVisit); deletes cascade in Django.
-    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="events", db_constraint=False)
-    tick = models.PositiveIntegerField()
-    seq = models.PositiveIntegerField()
-    day = models.PositiveIntegerField()
-    kind = models.CharField(max_length=40)
-    agent_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    location = models.CharField(max_length=80, blank=True)
-    activity = models.CharField(max_length=80, blank=True)
-    data = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["world", "tick", "seq"]
-        constraints = [models.UniqueConstraint(fields=["world", "tick", "seq"], name="event_unique_seq")]
-        indexes = [models.Index(fields=["world", "day", "kind"])]
-
-    def __str__(self):
-        return f"{self.kind} @ {self.tick}"
-
-
 class InputLog(models.Model):
     """Everything from outside the engine that changed the world, in the order it was applied:
     console and API commands and LLM results. Replay reads it back instead of calling anyone."""
@@ -137,17 +116,23 @@ class InputLog(models.Model):
 
 
 class TickRecord(models.Model):
-    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="tick_records")
+    """One row per tick run: its digest, timing and its events (packed: world/eventlog.py)."""
+
+    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="tick_records", db_index=False)
     tick = models.PositiveIntegerField()
     day = models.PositiveIntegerField()
     digest = models.CharField(max_length=64)
     events = models.PositiveIntegerField(default=0)
     duration_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The tick's events, packed (world/eventlog.py), and how many of each kind it holds.
+    log = models.BinaryField(default=b"", editable=False)
+    kinds = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["world", "tick"]
         constraints = [models.UniqueConstraint(fields=["world", "tick"], name="tick_record_unique")]
+        indexes = [models.Index(fields=["world", "day"], name="tick_record_day")]
 
 
 class LiveState(models.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from itertools import islice
 from pathlib import Path
 from threading import Lock
 
@@ -16,6 +17,8 @@ from django.apps import apps
 from django.conf import settings
 
 from world.engine.clock import DayWindow
+from world.eventlog import events_of_day, events_of_tick, kinds_of_day
+from world.eventlog import events_recent as events_recent_of
 from world.models import (
     Activity,
     DailyReport,
@@ -24,7 +27,6 @@ from world.models import (
     Snapshot,
     TickRecord,
     World,
-    WorldEvent,
 )
 
 CATEGORY_ICONS = {
@@ -257,7 +259,7 @@ def speech_item(*, kind, agent_id, data) -> dict | None:
 
 def events_recent(world: World, limit: int = 30) -> list[dict]:
     names = dict(_agent_model().objects.filter(world=world).values_list("id", "name"))
-    rows = WorldEvent.objects.filter(world=world).order_by("-tick", "-seq")[:limit]
+    rows = events_recent_of(world, limit)
     window = window_of(world)
     items = []
     for e in rows:
@@ -398,7 +400,7 @@ def _events_at(world: World, tick: int, names: dict[int, str]) -> list[dict]:
             data=e.data,
             tick=e.tick,
         )
-        for e in WorldEvent.objects.filter(world=world, tick=tick).order_by("seq")[:100]
+        for e in events_of_tick(world, tick)[:100]
     ]
 
 
@@ -448,10 +450,8 @@ TIMELINE_PAGE = 200
 
 def report_timeline(*, world: World, day: int, kinds: list[str] | None = None, offset: int = 0) -> dict:
     window = window_of(world)
-    events = WorldEvent.objects.filter(world=world, day=day).order_by("tick", "seq")
-    if kinds:
-        events = events.filter(kind__in=kinds)
-    page = list(events[offset : offset + TIMELINE_PAGE + 1])
+    events = events_of_day(world, day, kinds or None)
+    page = list(islice(events, offset, offset + TIMELINE_PAGE + 1))
     names = dict(_agent_model().objects.filter(world=world).values_list("id", "name"))
     items = []
     for e in page[:TIMELINE_PAGE]:
@@ -471,4 +471,4 @@ def report_timeline(*, world: World, day: int, kinds: list[str] | None = None, o
 
 
 def event_kinds(world: World, day: int) -> list[str]:
-    return sorted(set(WorldEvent.objects.filter(world=world, day=day).values_list("kind", flat=True)))
+    return kinds_of_day(world, day)

@@ -4,8 +4,6 @@ written as the agent's reply, unless the post stopped taking replies or the agen
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from agents.models import Memory
@@ -13,6 +11,7 @@ from board.models import Post, Reply
 from board.services import board_replies_from_tick, post_moderate, reply_create
 from economy.tests.factories import post_by_agent, post_by_human
 from village.tick import tick_advance
+from world.engine.output import TickOutput
 from world.models import InputLog
 
 
@@ -92,7 +91,7 @@ def test_the_ticks_agent_replies_go_only_where_the_agent_may_reply(
         _reply_event(0, "8-1"),
         _reply_event(1, open_post.id, "It is mine."),
     ]
-    out = SimpleNamespace(tick=30, events=events)
+    out = TickOutput.of_events(30, events)
 
     with django_assert_max_num_queries(4):
         board_replies_from_tick(world, out, [agent_a.id, agent_b.id])
@@ -121,7 +120,7 @@ def test_the_ticks_agent_replies_go_only_where_the_agent_may_reply(
 def test_an_agent_remembers_another_agents_reply_and_knows_who_wrote_it(world):
     author, replier = world.agents.order_by("id")[:2]
     post = post_by_agent(author, title="Lost cat")
-    out = SimpleNamespace(tick=world.tick, events=[_reply_event(1, post.id, "I saw it by the mill.")])
+    out = TickOutput.of_events(world.tick, [_reply_event(1, post.id, "I saw it by the mill.")])
     board_replies_from_tick(world, out, [author.id, replier.id])
 
     tick_advance(world_id=world.id, dispatch_jobs=False)

@@ -3,8 +3,6 @@ moderation, and the pages."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.test import Client
 
@@ -13,6 +11,7 @@ from board.services import board_posts_from_tick
 from economy.models import AuditLog
 from economy.selectors import balance_for
 from economy.tests.factories import post_by_agent
+from world.engine.output import TickOutput
 from world.models import InputLog
 
 
@@ -32,9 +31,8 @@ def test_the_ticks_board_posts_are_written_and_announced_to_the_engine_in_two_qu
 ):
     world = agent_a.world
     events = [_post_event(0), _post_event(1, "Lost cat"), _post_event(0, "")]
-    for seq, event in enumerate(events):
-        event["seq"] = seq + 3
-    out = SimpleNamespace(tick=12, events=events)
+    # Three other events first: the posts are the tick's events 3, 4 and 5.
+    out = TickOutput.of_events(12, [{"kind": "arrive", "agent": 1}] * 3 + events)
     with django_assert_num_queries(2):
         board_posts_from_tick(world, out, [agent_a.id, agent_b.id])
     posts = list(Post.objects.order_by("id"))

@@ -4,7 +4,6 @@ concurrency, deposits that credit once, wages from the tick, and the audit trail
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -13,6 +12,7 @@ from economy.models import AuditLog, LedgerEntry
 from economy.selectors import balance_for, balances_for
 from economy.services import deposit_credit, ledger_penalize, ledger_reward, wages_pay_for_tick
 from economy.tests.factories import credit
+from world.engine.output import TickOutput
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL=postgres://...)"
@@ -91,7 +91,7 @@ def test_wages_are_paid_for_finished_work_in_a_fixed_number_of_queries(
             "data": {"task": "baker task"},
         }
 
-    out = SimpleNamespace(tick=7, events=[event(0), event(1), event(0), {**event(None), "kind": "chat.line"}])
+    out = TickOutput.of_events(7, [event(0), event(1), event(0), {**event(None), "kind": "chat.line"}])
     world = agent_a.world
     with django_assert_num_queries(1):
         wages_pay_for_tick(world, out, [agent_a.id, agent_b.id])

@@ -21,6 +21,8 @@ from scipy.sparse.csgraph import breadth_first_order
 # N, E, S, W as (dx, dy).
 NEIGHBOURS = ((0, -1), (1, 0), (0, 1), (-1, 0))
 STAY = 4
+# The first of the directions N, E, S, W (bits 0-3) set in a 4-bit mask; STAY when none is.
+FIRST_BIT = np.array([STAY] + [(m & -m).bit_length() - 1 for m in range(1, 16)], np.uint8)
 UNREACHABLE = np.int32(2**30)
 FIELD_BUDGET = 512 * 2**20
 FIELD_BATCH = 32  # distance fields computed per C call (float64 scratch: 32 * h * w * 8 bytes)
@@ -91,41 +93,45 @@ class Grid:
         return free
 
     def direction_fields(self, targets: list[int]) -> np.ndarray:
-        """(len(targets), h*w) uint8: the way to step from each tile towards each target cell."""
+        """(len(targets), h*w) uint8: the way to step from each tile towards each target cell:
+        the first neighbour in N, E, S, W order one step closer, STAY where none is (the target
+        itself, and tiles that cannot reach it)."""
         if self._graph is None:
             self._build_graph()
         self.fields_computed += len(targets)
         h, w = self.height, self.width
-        far = np.int32(UNREACHABLE)
-        steps = np.full((len(targets), h * w), far, np.int32)
-        for row, target in zip(steps, targets, strict=True):
+        code = np.empty((len(targets), h, w), np.uint8)
+        steps = np.empty(self.cells, np.int32)
+        # Steps to the target on the map with a border of unreachable tiles.
+        padded = np.full((h + 2, w + 2), UNREACHABLE, np.int32)
+        closer = np.empty((h, w), np.int32)
+        bits = np.empty((h, w), np.uint8)
+        for row, target in zip(code, targets, strict=True):
             order, depth = self._bfs(target)
-            row[order] = depth
-        steps = steps.reshape(len(targets), h, w)
-        padded = np.full((len(targets), h + 2, w + 2), far, np.int32)
-        padded[:, 1:-1, 1:-1] = steps
-        want = steps - 1
-        want[(steps == far) | (steps == 0)] = -2  # nothing to step towards
-        code = np.full(steps.shape, STAY, np.uint8)
-        for n in reversed(range(len(NEIGHBOURS))):  # N last, so the first match in N, E, S, W wins
-            dx, dy = NEIGHBOURS[n]
-            code[padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] == want] = n
+            steps.fill(UNREACHABLE)
+            steps[order] = depth
+            padded[1:-1, 1:-1] = steps.reshape(h, w)
+            # One step closer; the target (-1) and unreachable tiles (2**30 - 1) match no tile.
+            np.subtract(padded[1:-1, 1:-1], 1, out=closer)
+            bits.fill(0)
+            for n, (dx, dy) in enumerate(NEIGHBOURS):
+                bits |= (padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] == closer).view(np.uint8) << n
+            np.take(FIRST_BIT, bits, out=row)
         return code.reshape(len(targets), -1)
 
     def _bfs(self, target: int) -> tuple[np.ndarray, np.ndarray]:
-        """Tiles reachable from `target` in breadth-first order, and their distances (steps),
-        from the BFS tree by pointer jumping (log(depth) vectorized passes)."""
+        """Tiles reachable from `target` in breadth-first order, and their distances (steps).
+        Breadth-first order lists the tiles level by level, each level being the children of the
+        level before, so the level after next starts right after the children of every tile up
+        to the end of the next level (one lookup per level)."""
         order, parent = breadth_first_order(self._graph, target, directed=True, return_predecessors=True)
-        position = np.empty(self.cells, np.int32)
-        position[order] = np.arange(len(order), dtype=np.int32)
-        up = np.concatenate(([0], position[parent[order[1:]]])).astype(np.int32)
-        depth = np.ones(len(order), np.int32)
-        depth[0] = 0
-        while True:
-            depth += depth[up]
-            up = up[up]
-            if not up.any():
-                return order, depth
+        # The tiles whose parent is at or before each position of the order.
+        children = np.cumsum(np.bincount(parent[order[1:]], minlength=self.cells)[order])
+        ends, starts = memoryview(children), [0, 1]
+        while starts[-1] < len(order):
+            starts.append(1 + ends[starts[-1] - 1])
+        sizes = np.diff(starts)
+        return order, np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
 
     def _build_graph(self):
         h, w = self.height, self.width

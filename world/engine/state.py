@@ -71,6 +71,13 @@ class Agents:
     plan_act: np.ndarray  # (K, 24) activity per hour of today's plan
     plan_loc: np.ndarray  # (K, 24) location per hour
     plan_source: list[str]  # "rule" or "llm"
+    # Tick the agent entered `inside` (its open visit's start). Kept by the persistence around the
+    # engine (village/tick.py), which writes a visit when it ends; not part of the engine's rules.
+    since: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.since is None:
+            self.since = np.zeros(len(self.ids), np.int32)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from . import policy
 from .inputs import BOARD_FACT, apply_inputs, board_post_of
+from .output import TickOutput
 from .rng import stream
-from .state import NEED_DECAY_PER_HOUR, NO, WorldState, canonical
+from .state import NEED_DECAY_PER_HOUR, NO, WorldState
 from .tables import CATSET, SOCIAL, Tables, js, pick, tables_of
 
 GROUP_KINDS = ("office", "workshop", "school", "plaza", "board", "park", "library")
@@ -30,50 +31,10 @@ REPLY_CHANCE = 0.1
 QUIET_CHANCE = 0.05
 MEETING_SIZE = 8
 REFUSED_TICKS = 4
-
-
-@dataclass
-class TickOutput:
-    tick: int
-    events: list[dict] = field(default_factory=list)
-    memories: list[dict] = field(default_factory=list)
-    jobs: list[dict] = field(default_factory=list)
-    conversations: list[dict] = field(default_factory=list)
-    relationship_pairs: set = field(default_factory=set)
-    plan_agents: set = field(default_factory=set)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    moved: list[int] = field(default_factory=list)  # agents whose location changed
-    digest: str = ""
-    # Canonical lines, and the data as JSON, spelled when the event was emitted (None: from the dict).
-    rendered: list = field(default_factory=list, repr=False)
-    payloads: list = field(default_factory=list, repr=False)
-
-    def event(self, kind, agent=None, location=None, activity=None, **data):
-        self.events.append(
-            {
-                "seq": len(self.events),
-                "kind": kind,
-                "agent": agent,
-                "location": location,
-                "activity": activity,
-                "data": data,
-            }
-        )
-        self.rendered.append(None)
-        self.payloads.append(None)
-
-    def payload(self, n: int) -> str:
-        """Event n's data as JSON (canonical, so it can be stored as is)."""
-        spelled = self.payloads[n] if n < len(self.payloads) else None
-        return spelled or canonical(self.events[n]["data"])
-
-    def lines(self) -> list[str]:
-        rendered = self.rendered
-        return [
-            (rendered[n] if n < len(rendered) else None)
-            or canonical([self.tick, e["seq"], e["kind"], e["agent"], e["location"], e["activity"], e["data"]])
-            for n, e in enumerate(self.events)
-        ]
+CHAT_IMPORTANCE, MEETING_IMPORTANCE = 3, 4
+QUIET_IMPORTANCE = 2
+ARRIVAL_IMPORTANCE = 2
+SEEN = 3  # occupants an arrival notices
 
 
 class Tick:
@@ -81,8 +42,8 @@ class Tick:
 
     def __init__(self, state: WorldState, llm_jobs: bool):
         self.state, self.t = state, state.tick
-        self.out = TickOutput(state.tick)
         self.tables: Tables = tables_of(state)
+        self.out = TickOutput(state.tick, self.tables)
         self.hour = state.window.hour_of(self.t)
         self.minute = state.window.minute_of_day(self.t)
         self.day = state.window.day_of(self.t)
@@ -104,45 +65,20 @@ class Tick:
         return self.state.activities.names[act] if act != NO else None
 
     def emit(self, kind: str, agent: int, loc: int = NO, act: int = NO, data=None, data_js: str = "{}"):
-        """Append an event whose canonical line is spelled here (data_js must be canonical(data))."""
-        out, tables = self.out, self.tables
-        seq = len(out.events)
-        out.events.append(
-            {
-                "seq": seq,
-                "kind": kind,
-                "agent": agent,
-                "location": self.loc_names[loc] if loc != NO else None,
-                "activity": self.state.activities.names[act] if act != NO else None,
-                "data": {} if data is None else data,
-            }
-        )
-        out.rendered.append(
-            f'[{self.t},{seq},"{kind}",{agent},{tables.loc_js[loc]},{tables.act_js[act]},{data_js}]'
-        )
-        out.payloads.append(data_js)
+        """Append an event row (data_js must be canonical(data); data None means {})."""
+        self.out.rows.append((kind, agent, loc, act, data, data_js))
 
     def remember(self, i, kind, text, importance, fact_key=None, fact_text=None, about=None, evidence=()):
-        self.out.memories.append(
-            {
-                "agent_id": self.ids[i],
-                "kind": kind,
-                "text": text,
-                "importance": int(importance),
-                "tick": self.t,
-                "fact_key": fact_key,
-                "fact_text": fact_text,
-                "about_agent_id": about,
-                "evidence": list(evidence),
-            }
-        )
+        self.out.remember(self.ids[i], kind, text, importance, fact_key, fact_text, about, evidence)
         self.state.agents.reflect_acc[i] += int(importance)
 
     def job(self, kind, i, **context):
         if self.llm_jobs:
             job_id = f"{self.state.world_id}-{self.t}-{len(self.out.jobs)}"
             context.update(name=self.names[i], day=self.day, hour=self.hour)
-            self.out.jobs.append({"kind": kind, "agent_id": self.aid(i), "job_id": job_id, "context": context})
+            self.out.jobs.append(
+                {"kind": kind, "agent_id": self.aid(i), "job_id": job_id, "context": context}
+            )
 
 
 def engine_step(state: WorldState, inputs: list[dict] = (), llm_jobs: bool = True) -> TickOutput:
@@ -266,8 +202,10 @@ def close_venues(tick: Tick) -> None:
     inside = agents.inside
     closing = np.flatnonzero((inside >= 0) & ~open_now[np.maximum(inside, 0)] & (agents.busy_until > tick.t))
     agents.busy_until[closing] = tick.t
-    for i, loc in zip(closing.tolist(), inside[closing].tolist(), strict=True):
-        tick.emit("venue.closing", i, loc)
+    tick.out.rows += [
+        ("venue.closing", i, loc, NO, None, "{}")
+        for i, loc in zip(closing.tolist(), inside[closing].tolist())
+    ]
 
 
 def start_activities(tick: Tick, who: np.ndarray, act: np.ndarray, u: np.ndarray) -> tuple:
@@ -287,12 +225,10 @@ def start_activities(tick: Tick, who: np.ndarray, act: np.ndarray, u: np.ndarray
     return act.tolist(), work.tolist(), agents.tasks_done[who].tolist()
 
 
-def emit_start(tick: Tick, i: int, loc: int, act: int, work: bool, done: int) -> None:
-    tick.emit("activity.start", i, loc, act)
-    if work:
-        task = tick.tables.task_js[i]
-        data = {"task": f"{tick.state.agents.jobs[i] or 'work'} task", "done": done}
-        tick.emit("task.update", i, loc, act, data, f'{{"done":{done},"task":{task}}}')
+def task_row(tick: Tick, i: int, loc: int, act: int, done: int) -> tuple:
+    """The task.update event row of an agent starting work."""
+    data = {"task": f"{tick.state.agents.jobs[i] or 'work'} task", "done": done}
+    return ("task.update", i, loc, act, data, f'{{"done":{done},"task":{tick.tables.task_js[i]}}}')
 
 
 def decide(tick: Tick) -> None:
@@ -308,12 +244,17 @@ def decide(tick: Tick) -> None:
     agents.target[movers], agents.intent[movers], agents.activity[movers] = loc[~stay], act[~stay], NO
     starters = free[stay]
     started = iter(zip(*start_activities(tick, starters, act[stay], u[4]), strict=True))
-    for i, o, p, a, s in zip(free.tolist(), origin.tolist(), loc.tolist(), act.tolist(), stay.tolist(), strict=True):
+    add, loc_name = tick.out.rows.append, tick.tables.loc_name
+    for i, o, p, a, s in zip(
+        free.tolist(), origin.tolist(), loc.tolist(), act.tolist(), stay.tolist(), strict=True
+    ):
         if s:
-            emit_start(tick, i, p, *next(started))
+            a, work, done = next(started)
+            add(("activity.start", i, p, a, None, "{}"))
+            if work:
+                add(task_row(tick, i, p, a, done))
         else:
-            data = {"origin": tick.lname(o)}
-            tick.emit("move.start", i, p, a, data, f'{{"origin":{loc_js[o]}}}')
+            add(("move.start", i, p, a, {"origin": loc_name[o]}, f'{{"origin":{loc_js[o]}}}'))
 
 
 def walk(tick: Tick) -> None:
@@ -360,39 +301,51 @@ def admit(tick: Tick, arrived: np.ndarray, u_start: np.ndarray) -> None:
     rank = np.empty(len(arrived), np.int64)
     rank[by_place] = np.arange(len(arrived)) - first
     admitted = is_open & (occupancy[place] + rank < locs.capacity[place])
-    present = _first_occupants(inside, np.unique(place[admitted]))
+    # Each arrival sees the three lowest-numbered agents already there (earlier arrivals count).
+    present = _first_occupants(inside, np.unique(place[admitted]), len(locs.names), SEEN)
     ins = arrived[admitted]
     inside[ins] = place[admitted]
+    agents.reflect_acc[ins] += ARRIVAL_IMPORTANCE  # the arrival memories below
     started = iter(zip(*start_activities(tick, ins, agents.intent[ins], u_start), strict=True))
     out = arrived[~admitted]
     agents.blocked[out], agents.blocked_until[out] = place[~admitted], tick.t + REFUSED_TICKS
     agents.target[out] = NO
-    names = tick.names
-    for i, loc, ok, opened in zip(arrived.tolist(), place.tolist(), admitted.tolist(), is_open.tolist(), strict=True):
+    names, ids, loc_names = tick.names, tick.ids, tick.loc_names
+    add, memory = tick.out.rows.append, tick.out.memory_rows.append
+    for i, loc, ok, opened in zip(
+        arrived.tolist(), place.tolist(), admitted.tolist(), is_open.tolist(), strict=True
+    ):
         if not ok:
             reason = "full" if opened else "closed"
-            tick.emit("refused", i, loc, NO, {"reason": reason}, f'{{"reason":"{reason}"}}')
+            add(("refused", i, loc, NO, {"reason": reason}, f'{{"reason":"{reason}"}}'))
             continue
-        first4 = present[loc]
-        bisect.insort(first4, i)
-        del first4[4:]
-        seen = [names[j] for j in first4 if j != i][:3]
-        tick.emit("arrive", i, loc)
-        seen_text = f"; saw {', '.join(seen)}" if seen else ""
-        tick.remember(i, "observation", f"Arrived at {tick.loc_names[loc]}{seen_text}.", 2)
-        emit_start(tick, i, loc, *next(started))
+        seen = present[loc]
+        seen_text = f"; saw {', '.join([names[j] for j in seen])}" if seen else ""
+        bisect.insort(seen, i)
+        del seen[SEEN:]
+        add(("arrive", i, loc, NO, None, "{}"))
+        text = f"Arrived at {loc_names[loc]}{seen_text}."
+        memory((ids[i], "observation", text, ARRIVAL_IMPORTANCE, None, None, None, ()))
+        a, work, done = next(started)
+        add(("activity.start", i, loc, a, None, "{}"))
+        if work:
+            add(task_row(tick, i, loc, a, done))
 
 
-def _first_occupants(inside: np.ndarray, places: np.ndarray) -> dict[int, list[int]]:
-    """The (up to) four lowest-numbered agents inside each of `places`."""
+def _first_occupants(inside: np.ndarray, places: np.ndarray, n_places: int, k: int) -> dict[int, list[int]]:
+    """The (up to) k lowest-numbered agents inside each of `places`."""
     present = {p: [] for p in places.tolist()}
     if not present:
         return present
-    there = np.flatnonzero(np.isin(inside, places))
-    order = np.argsort(inside[there], kind="stable")
-    for i, p in zip(there[order].tolist(), inside[there][order].tolist(), strict=True):
-        if len(present[p]) < 4:
-            present[p].append(i)
+    wanted = np.zeros(n_places + 1, bool)  # the extra slot is read by NO (walking)
+    wanted[places] = True
+    there = np.flatnonzero(wanted[inside])
+    where = inside[there]
+    order = np.argsort(where, kind="stable")
+    there, where = there[order], where[order]
+    keep = np.arange(len(where)) - np.searchsorted(where, where) < k
+    for i, p in zip(there[keep].tolist(), where[keep].tolist(), strict=True):
+        present[p].append(i)
     return present
 
 
@@ -409,20 +362,21 @@ def converse(tick: Tick) -> None:
     u = tick.draw("events", "converse", (4, len(agents)))
     order = idx[np.lexsort((idx, u[0, idx], agents.inside[idx]))]
     places = agents.inside[order]
-    bounds = np.flatnonzero(np.diff(places)) + 1
+    bounds = (np.flatnonzero(np.diff(places)) + 1).tolist()
+    places, order = places.tolist(), order.tolist()
     gatherings = active_gatherings(tick)
     cap = state.max_concurrent_chats or 1 << 30
     started = 0
     meeting_rng = None
     kinds = state.locations.kinds
-    u_pair, u_roll, u_size = u[1].tolist(), u[2], u[3]
+    u_pair, u_roll, u_size = u[1].tolist(), u[2].tolist(), u[3].tolist()
     relationships = state.relationships
     talked: list[tuple[list[int], bool]] = []
-    for start, end in zip([0, *bounds.tolist()], [*bounds.tolist(), len(order)], strict=True):
+    for start, end in zip([0, *bounds], [*bounds, len(order)], strict=True):
         if end - start < 2 or started >= cap:
             continue
-        loc = int(places[start])
-        members = order[start:end].tolist()
+        loc = places[start]
+        members = order[start:end]
         if len(members) >= 3 and (
             loc in gatherings or (kinds[loc] in STANDUP_KINDS and tick.hour == STANDUP_HOUR)
         ):
@@ -436,15 +390,22 @@ def converse(tick: Tick) -> None:
                 break
             familiarity = max(0.0, relationships.get((a, b), 0.0)) / 100
             if u_pair[a] < 0.35 + 0.4 * familiarity:
-                hold_chat(tick, [a, b], loc, "chat", (float(u_roll[a]), float(u_size[a])))
+                hold_chat(tick, [a, b], loc, "chat", (u_roll[a], u_size[a]))
                 talked.append(([a, b], False))
                 started += 1
-    # Each agent talks at most once a tick, so the needs can move after all chats are held.
+    # Each agent talks at most once a tick, so the needs (and the reflection tally of the chat
+    # memories) can move after all chats are held.
     for meeting in (False, True):
         who = [m for members, kind in talked if kind == meeting for m in members]
         agents.needs[who, 2] = np.minimum(1.0, agents.needs[who, 2] + (0.35 if meeting else 0.3))
         agents.needs[who, 3] = np.minimum(1.0, agents.needs[who, 3] + 0.05)
         agents.chat_until[who] = tick.t + state.window.ticks_for(CHAT_COOLDOWN_MINUTES)
+        agents.reflect_acc[who] += MEETING_IMPORTANCE if meeting else CHAT_IMPORTANCE
+
+
+@lru_cache(maxsize=4096)
+def topic_js(topic: str) -> str:
+    return js(topic)
 
 
 def topic_of(tables: Tables, members: list[int]) -> str:
@@ -489,7 +450,7 @@ def relationship_delta(interests: list[dict], a: int, b: int, roll: float, size:
 def hold_chat(tick: Tick, members: list[int], loc: int, kind: str, rolls) -> None:
     """One chat or meeting: facts spread, relationships move, everyone remembers it. `rolls` is
     (roll, size) for a duo, or a generator for a meeting, which draws (roll, size) for each pair
-    in turn. The caller moves the needs and the cooldown."""
+    in turn. The caller moves the needs, the cooldown and the reflection tally."""
     state, agents, tables = tick.state, tick.state.agents, tick.tables
     topic = topic_of(tables, members)
     facts = share_facts(tick, members) if state.facts else []
@@ -507,11 +468,13 @@ def hold_chat(tick: Tick, members: list[int], loc: int, kind: str, rolls) -> Non
             pairs.add(pair)
     names = [tick.names[m] for m in members]
     place = tick.loc_names[loc]
-    importance = 4 if kind == "meeting" else 3
-    for m, name in zip(members, names, strict=True):
-        others = ", ".join(n for n in names if n != name)
-        tick.remember(m, "conversation", f"Talked with {others} at {place} about {topic}.", importance)
+    importance = MEETING_IMPORTANCE if kind == "meeting" else CHAT_IMPORTANCE
     ids = [tick.ids[m] for m in members]
+    memory = tick.out.memory_rows.append
+    for agent_id, name in zip(ids, names, strict=True):
+        others = ", ".join([n for n in names if n != name])
+        text = f"Talked with {others} at {place} about {topic}."
+        memory((agent_id, "conversation", text, importance, None, None, None, ()))
     short_id = f"{tick.t}-{len(tick.out.conversations)}"
     tick.out.conversations.append(
         {
@@ -529,8 +492,8 @@ def hold_chat(tick: Tick, members: list[int], loc: int, kind: str, rolls) -> Non
     name_js = tables.name_js
     delta_js = ",".join(f"[{name_js[a]},{name_js[b]},{round(d, 4)!r}]" for (a, b), d in deltas.items())
     data_js = (
-        f'{{"chat":"{short_id}","deltas":[{delta_js}],"facts":[{",".join(js(f) for f in facts)}],'
-        f'"participants":[{",".join(name_js[m] for m in members)}],"topic":{js(topic)}}}'
+        f'{{"chat":"{short_id}","deltas":[{delta_js}],"facts":[{",".join([js(f) for f in facts])}],'
+        f'"participants":[{",".join([name_js[m] for m in members])}],"topic":{topic_js(topic)}}}'
     )
     tick.emit(kind, members[0], loc, NO, data, data_js)
     if tick.llm_jobs:
@@ -567,9 +530,9 @@ def reflect(tick: Tick) -> None:
     if heavy:
         wanted = {tick.aid(i) for i in heavy}
         recent: dict[int, list[str]] = {}
-        for m in tick.out.memories:
-            if m["agent_id"] in wanted:
-                recent.setdefault(m["agent_id"], []).append(m["text"])
+        for agent_id, _, text, *_ in tick.out.memory_rows:
+            if agent_id in wanted:
+                recent.setdefault(agent_id, []).append(text)
         for i in heavy:
             loc = int(agents.inside[i])
             tick.emit("reflect", i, loc)
@@ -579,9 +542,14 @@ def reflect(tick: Tick) -> None:
     u = tick.draw("events", "reflect", len(agents))
     quiet = (agents.inside >= 0) & (agents.busy_until > tick.t) & tables.quiet[agents.activity]
     solo = np.flatnonzero(quiet & (agents.activity >= 0) & (u < QUIET_CHANCE))
-    for i, loc, act in zip(solo.tolist(), agents.inside[solo].tolist(), agents.activity[solo].tolist(), strict=True):
-        tick.emit("reflect.solo", i, loc, act)
-        tick.remember(i, "reflection", f"Took a quiet moment at {tick.loc_names[loc]}.", 2)
+    agents.reflect_acc[solo] += QUIET_IMPORTANCE
+    add, memory, ids, loc_names = tick.out.rows.append, tick.out.memory_rows.append, tick.ids, tick.loc_names
+    for i, loc, act in zip(
+        solo.tolist(), agents.inside[solo].tolist(), agents.activity[solo].tolist(), strict=True
+    ):
+        add(("reflect.solo", i, loc, act, None, "{}"))
+        text = f"Took a quiet moment at {loc_names[loc]}."
+        memory((ids[i], "reflection", text, QUIET_IMPORTANCE, None, None, None, ()))
 
 
 def invite_posts(tick: Tick) -> None:
@@ -593,7 +561,6 @@ def invite_posts(tick: Tick) -> None:
     for i in np.flatnonzero(tick.draw("events", "posts", len(state.agents)) < POST_CHANCE).tolist():
         tick.emit("board.intent", i)
         tick.job("board_post", i, topic=topic_of(tick.tables, [i]), job=state.agents.jobs[i])
-
 
 
 def board_posts_of_day(state: WorldState, day: int) -> list[tuple[str, str, str, str]]:

@@ -110,6 +110,8 @@ class Tables:
         self._leisure(state)
         self.interest_sets = [frozenset(i) for i in agents.interests]
         self.top_interest = [top_interest(i) for i in agents.interests]
+        self.loc_name = [*locs.names, None]
+        self.act_name = [*acts.names, None]
         self.loc_js = [js(n) for n in locs.names] + ["null"]
         self.act_js = [js(n) for n in acts.names] + ["null"]
         self.name_js = [js(n) for n in agents.names]

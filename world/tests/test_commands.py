@@ -19,7 +19,8 @@ from generation.llm import backends
 from generation.models import LLMCall
 from village.loading import world_create_from_scenario
 from village.tick import tick_advance
-from world.models import DailyReport, Snapshot, TickRecord, World, WorldEvent
+from world.eventlog import events_all
+from world.models import DailyReport, Snapshot, TickRecord, World
 from world.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +164,7 @@ def test_simulate_takes_extra_scripted_events_from_a_file(trio_world, capsys):
         str(SCENARIOS / "events_ok.yaml"),
     )
     assert DIGEST.search(out)
-    (event,) = WorldEvent.objects.filter(world=trio_world, kind="scripted")
+    (event,) = events_all(trio_world, ["scripted"])
     assert (event.location, event.data["participants"]) == ("Brew Cafe", ["Ava", "Cleo"])
 
 
@@ -198,7 +199,7 @@ def fresh_day(capsys, seed: int) -> tuple[str, list]:
             e.activity,
             json.dumps(e.data, sort_keys=True),
         )
-        for e in WorldEvent.objects.filter(world=world).order_by("tick", "seq")
+        for e in events_all(world)
     ]
     assert day == "1" and log
     return digest, log
@@ -287,7 +288,7 @@ def test_a_tick_claimed_twice_applies_once(world):
     world.refresh_from_db()
     assert world.tick == 1
     assert list(TickRecord.objects.filter(world=world).values_list("tick", flat=True)) == [0]
-    assert WorldEvent.objects.filter(world=world).count() == len(winner[0].events)
+    assert len(events_all(world)) == len(winner[0].events)
     assert Snapshot.objects.filter(world=world, tick=0).count() == 1
     following = tick_advance(world_id=world.id)
     assert following is not None and following.tick == 1
@@ -328,4 +329,4 @@ def test_two_workers_racing_for_one_tick_apply_it_once(world):
     world.refresh_from_db()
     assert world.tick == 1
     assert TickRecord.objects.filter(world=world).count() == 1
-    assert WorldEvent.objects.filter(world=world).count() == len(ran.events)
+    assert len(events_all(world)) == len(ran.events)

@@ -15,8 +15,9 @@ from village.loading import world_create_from_scenario
 from village.replay import job_tick, snapshot_now, snapshot_restore, world_state_digest
 from village.simulate import RunConfig, configure
 from village.tick import tick_advance
+from world.engine.output import TickOutput
 from world.engine.state import dynamic_dict, state_digest
-from world.models import DailyReport, InputLog, Snapshot, TickRecord, World, WorldEvent
+from world.models import DailyReport, InputLog, Snapshot, TickRecord, World
 from world.scenario import load_scenario
 from world.services import input_submit
 
@@ -62,8 +63,32 @@ def test_the_state_read_back_from_the_database_is_the_state_in_memory(trio_world
 
 
 def open_visits(world: World) -> list[tuple]:
-    visits = AgentLocationVisit.objects.filter(agent__world=world, until_tick__isnull=True)
-    return sorted(visits.values_list("agent_id", "location_id", "since_tick"))
+    return sorted(state_store.visits_open(world))
+
+
+def ended_visits(world: World) -> list[tuple]:
+    visits = AgentLocationVisit.objects.filter(agent__world=world).order_by("agent_id", "since_tick")
+    return list(visits.values_list("agent_id", "location_id", "day", "since_tick", "until_tick"))
+
+
+def test_a_visit_is_written_once_when_it_ends_and_the_open_one_is_live_state(trio_world):
+    advance(trio_world, 12)
+    ended, still_open = (
+        ended_visits(trio_world),
+        {a: (loc, since) for a, loc, since in open_visits(trio_world)},
+    )
+    assert ended and still_open
+    window = state_store.window_of(trio_world)
+    last_until: dict[int, int] = {}
+    for agent_id, _, day, since, until in ended:
+        assert since < until and day == window.day_of(since)
+        assert since >= last_until.get(agent_id, 0), "an agent's visits do not overlap"
+        last_until[agent_id] = until
+    for agent_id, (_, since) in still_open.items():
+        assert since >= last_until.get(agent_id, 0)
+    agents = trio_world.agents.all()
+    inside = {a.id for a in agents if a.inside >= 0}
+    assert set(still_open) == inside, "everyone inside a place has an open visit"
 
 
 def relationship_kinds(world: World) -> dict:
@@ -75,7 +100,7 @@ def relationship_kinds(world: World) -> dict:
 def test_a_restored_snapshot_has_the_state_digest_it_was_taken_with(trio_world):
     advance(trio_world, 3)
     taken = world_state_digest(trio_world)
-    visits = open_visits(trio_world)
+    visits, ended = open_visits(trio_world), ended_visits(trio_world)
     snapshot = snapshot_now(world=trio_world, label="before the square")
     assert snapshot.digest == taken
     advance(trio_world, 4)
@@ -85,9 +110,9 @@ def test_a_restored_snapshot_has_the_state_digest_it_was_taken_with(trio_world):
     assert trio_world.tick == snapshot.tick == 3
     assert world_state_digest(trio_world) == taken
     assert not TickRecord.objects.filter(world=trio_world, tick__gte=3).exists()
-    assert not WorldEvent.objects.filter(world=trio_world, tick__gte=3).exists()
     assert not Memory.objects.filter(agent__world=trio_world, tick__gte=3).exists()
     assert open_visits(trio_world) == visits, "everyone is back where the snapshot saw them"
+    assert ended_visits(trio_world) == ended, "visits that ended after the snapshot are gone"
     kinds = relationship_kinds(trio_world)
     assert kinds[("Ava", "Ben")] == "friend" and kinds[("Cleo", "Ben")] == "friend"
 
@@ -197,7 +222,7 @@ def test_replay_of_a_simulated_day_matches_and_changes_nothing(simulated_day, ca
 def history(world: World) -> tuple:
     return (
         list(TickRecord.objects.filter(world=world).order_by("tick").values_list("tick", "digest")),
-        WorldEvent.objects.filter(world=world).count(),
+        sum(TickRecord.objects.filter(world=world).values_list("events", flat=True)),
         InputLog.objects.filter(world=world).count(),
         world_state_digest(World.objects.get(pk=world.pk)),
     )
@@ -257,7 +282,9 @@ def day_with_a_board_thread(trio_world, django_user_model) -> tuple[World, objec
 
     advance(trio_world, 2)
     post = post_by_agent(trio_world.agents.get(name="Ava"), title="Books to give away")
-    reply_create(principal=django_user_model.objects.create_user("hana"), post=post, body="I would love the atlas.")
+    reply_create(
+        principal=django_user_model.objects.create_user("hana"), post=post, body="I would love the atlas."
+    )
     advance(trio_world, TICKS_PER_DAY - 2)
     return trio_world, post
 
@@ -274,8 +301,9 @@ def test_replay_of_a_day_with_an_agent_answering_on_the_board_matches(day_with_a
     assert replay(capsys) == f"replay day 1 digest {report.digest} matches\n"
 
 
-def test_a_restore_drops_the_board_notes_of_undone_ticks_and_keeps_peoples_replies(trio_world, django_user_model):
-    from types import SimpleNamespace
+def test_a_restore_drops_the_board_notes_of_undone_ticks_and_keeps_peoples_replies(
+    trio_world, django_user_model
+):
 
     from board.services import board_posts_from_tick, reply_create
     from economy.tests.factories import post_by_agent
@@ -283,12 +311,20 @@ def test_a_restore_drops_the_board_notes_of_undone_ticks_and_keeps_peoples_repli
     advance(trio_world, 2)
     snapshot = snapshot_now(world=trio_world, label="before the board")
     ava = trio_world.agents.get(name="Ava")
-    reply_create(principal=django_user_model.objects.create_user("hana"), post=post_by_agent(ava), body="Hello!")
+    reply_create(
+        principal=django_user_model.objects.create_user("hana"), post=post_by_agent(ava), body="Hello!"
+    )
     advance(trio_world, 1)
-    event = {"seq": 0, "kind": "board.post", "agent": 0, "location": None, "activity": None,
-             "data": {"title": "Lost glasses", "body": "Blue drawer?", "tags": []}}
+    event = {
+        "seq": 0,
+        "kind": "board.post",
+        "agent": 0,
+        "location": None,
+        "activity": None,
+        "data": {"title": "Lost glasses", "body": "Blue drawer?", "tags": []},
+    }
     with transaction.atomic():
-        board_posts_from_tick(trio_world, SimpleNamespace(tick=2, events=[event]), [ava.id])
+        board_posts_from_tick(trio_world, TickOutput.of_events(2, [event]), [ava.id])
     advance(trio_world, 1)
     assert InputLog.objects.get(world=trio_world, kind="board.posted").applied_tick == 3
 
