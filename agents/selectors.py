@@ -10,7 +10,7 @@ from django.template.loader import get_template
 from agents.models import Agent, AgentSchedule, Conversation, Memory, Relationship
 from world.engine.state import NEEDS
 from world.models import Activity, Location
-from world.selectors import category_icon, window_of
+from world.selectors import agents_overlay_live, category_icon, window_of
 
 # Other apps add sections to the agent page by shipping these templates; missing ones are skipped.
 OPTIONAL_SECTIONS = ("agents/_economy.html", "agents/_interview.html")
@@ -21,7 +21,10 @@ TOP_RELATIONSHIPS = 12
 
 def agent_get_for_viewer(*, agent_id: int) -> Agent | None:
     """Agents are public to watch, like the map; acting on them goes through the API's helper."""
-    return Agent.objects.select_related("world", "home", "workplace").filter(pk=agent_id).first()
+    agent = Agent.objects.select_related("world", "home", "workplace").filter(pk=agent_id).first()
+    if agent is not None:
+        agents_overlay_live(agent.world, [agent])
+    return agent
 
 
 def agent_today(agent: Agent) -> int:

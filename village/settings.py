@@ -147,7 +147,7 @@ VILLAGE_BANNED_WORDS = env.list("VILLAGE_BANNED_WORDS", default=[])
 VILLAGE_TICK_SECONDS = env.float("VILLAGE_TICK_SECONDS", default=2.0)
 # Scale (village/state_store.py, village/tick.py): agent rows a tick rewrites in big worlds (the
 # packed live state is written whole every tick), and whether a tick's commit waits for the WAL.
-VILLAGE_AGENT_ROWS_PER_TICK = env.int("VILLAGE_AGENT_ROWS_PER_TICK", default=1000)
+VILLAGE_AGENT_ROWS_PER_TICK = env.int("VILLAGE_AGENT_ROWS_PER_TICK", default=250)
 VILLAGE_TICK_SYNCHRONOUS_COMMIT = env.bool("VILLAGE_TICK_SYNCHRONOUS_COMMIT", default=False)
 
 LOGGING = {

@@ -3,11 +3,12 @@ fixed number of queries, and the writers persist a tick in bulk (COPY, and COPY 
 on PostgreSQL; executemany on SQLite), so a tick's query count does not grow with its agents.
 
 Every tick writes the live per-agent arrays packed into one LiveState row (one statement, ~100 KB
-compressed at 10,000 agents): that is what a reload reads, exactly. The agents' own live columns
-(x, y, needs, activity, ...), which pages and the API read, are rewritten every tick for worlds up
-to VILLAGE_AGENT_ROWS_PER_TICK agents; bigger worlds rewrite that many rows a tick in rotation, so
-a row is at most ceil(agents / limit) ticks behind. Rewriting 10,000 rows costs PostgreSQL more
-than the rest of the tick together; the rotation keeps the tick's cost flat."""
+compressed at 10,000 agents): that is what a reload reads, exactly, and what pages and the API
+overlay on the agents' rows (`world.selectors.agents_overlay_live`). The agents' own live columns
+(x, y, needs, activity, ...) are rewritten every tick for worlds up to VILLAGE_AGENT_ROWS_PER_TICK
+agents; bigger worlds rewrite that many rows a tick in rotation, so a row (as the admin or plain
+SQL sees it) is at most ceil(agents / limit) ticks behind. Rewriting 10,000 rows costs PostgreSQL
+more than the rest of the tick together; the rotation keeps the tick's cost flat."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ LIVE_ARRAYS = (
     "reflect_acc",
     "since",
 )
-AGENT_ROWS_PER_TICK = 1000
+AGENT_ROWS_PER_TICK = 250
 # From this many agents on, a loaded state is frozen out of the garbage collector's scans.
 GC_FREEZE_AGENTS = 1000
 _CACHE: dict[int, WorldState] = {}

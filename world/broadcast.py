@@ -36,6 +36,7 @@ FULL_EVERY = 12
 MAX_EVENTS = 40
 MAX_SPEECH = 40
 QUIET_KINDS = frozenset({"board.intent"})
+SPEECH_KINDS = frozenset({"chat.line", "chat", "meeting"})  # the kinds selectors.speech_item speaks
 
 
 def world_group(world_id: int) -> str:
@@ -47,7 +48,7 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
     labeller = AgentLabeller.for_world(world)
     n = len(rows)
     full = out.tick % FULL_EVERY == 0 or window_of(world).is_day_start(out.tick) or len(out.moved) >= n
-    named = {e["agent"] for e in out.events if e["agent"] is not None} | set(out.moved)
+    named = {a for a in out.event_agents() if a is not None} | set(out.moved)
     if full:
         agents = [labeller.row(*row) for row in rows]
     else:
@@ -60,7 +61,14 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
             for i in sorted((named | walkers) & set(range(n)))
         ]
     events, speech = [], []
-    for e in out.events:
+    kinds = out.event_kinds()
+    for n, kind in enumerate(kinds):
+        # Only the events a frame can still carry are read (a big tick has thousands).
+        if not (len(events) < MAX_EVENTS and kind not in QUIET_KINDS) and not (
+            len(speech) < MAX_SPEECH and kind in SPEECH_KINDS
+        ):
+            continue
+        e = out.event_at(n)
         agent = e["agent"]
         agent_id, name = (rows[agent][0], rows[agent][1]) if agent is not None and agent < n else (None, None)
         said = speech_item(kind=e["kind"], agent_id=agent_id, data=e["data"])
@@ -87,7 +95,7 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
         "agents": agents,
         "speech": speech,
         "events": events,
-        "events_total": len(out.events),
+        "events_total": len(kinds),
     }
 
 

@@ -213,6 +213,41 @@ def _live_arrays(world: World) -> dict | None:
     return live_unpack(bytes(data)) if data is not None else None
 
 
+# Agent columns the packed live state holds (as arrays named here), for `agents_overlay_live`.
+LIVE_FIELDS = {
+    "x": ("pos", 0),
+    "y": ("pos", 1),
+    "energy": ("needs", 0),
+    "hunger": ("needs", 1),
+    "social": ("needs", 2),
+    "fun": ("needs", 3),
+    "inside": ("inside", None),
+    "target": ("target", None),
+    "activity": ("activity", None),
+    "busy_until": ("busy_until", None),
+    "tasks_done": ("tasks_done", None),
+}
+
+
+def agents_overlay_live(world: World, agents: list) -> list:
+    """Set the live columns of these Agent instances from the packed live state, which every tick
+    writes whole, so a page shows this tick's values even where the agent's own row is refreshed
+    only every few ticks (big worlds; village/state_store.py)."""
+    live = _live_arrays(world) if agents else None
+    if live is None:
+        return agents
+    at = {agent_id: k for k, agent_id in enumerate(live["ids"].tolist())}
+    for agent in agents:
+        k = at.get(agent.id)
+        if k is None:
+            continue
+        for field, (name, column) in LIVE_FIELDS.items():
+            if name in live and field in agent.__dict__:
+                value = live[name][k] if column is None else live[name][k, column]
+                setattr(agent, field, value.item())
+    return agents
+
+
 def agents_live(world: World, labeller: AgentLabeller | None = None) -> list[dict]:
     labeller = labeller or AgentLabeller.for_world(world)
     return [labeller.row(*row) for row in world_agent_rows(world)]

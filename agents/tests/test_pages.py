@@ -61,3 +61,26 @@ def test_sections_from_other_apps_are_included_when_present(client, ava, monkeyp
 def test_the_agent_page_reads_with_a_fixed_number_of_queries(client, ava, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
         client.get(reverse("agent-detail", args=[ava.id]))
+
+
+def test_the_page_shows_this_ticks_needs_where_the_agents_row_is_refreshed_in_rotation(
+    client, world, settings
+):
+    """Big worlds rewrite only a slice of the agents' rows a tick; the page reads the live state."""
+    settings.VILLAGE_AGENT_ROWS_PER_TICK = 1  # every row is rewritten only every len(agents) ticks
+    for _ in range(4):
+        tick_advance(world_id=world.id, dispatch_jobs=False)
+    from village import state_store
+
+    state = state_store.state_cached(world.__class__.objects.get(pk=world.pk))
+    lagging = [
+        (agent, i)
+        for i, agent in enumerate(Agent.objects.filter(world=world).order_by("order", "id"))
+        if round(100 * agent.energy) != round(100 * float(state.agents.needs[i, 0]))
+    ]
+    assert lagging, "some agent's row is behind the live state"
+    agent, i = lagging[0]
+    html = client.get(reverse("agent-detail", args=[agent.id])).content.decode()
+    meter = 'aria-label="energy" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{}"'
+    assert meter.format(round(100 * float(state.agents.needs[i, 0]))) in html
+    assert meter.format(round(100 * agent.energy)) not in html

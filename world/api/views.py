@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from world.models import World
+from world.selectors import agents_overlay_live
 
 
 class WorldLocationSerializer(serializers.Serializer):
@@ -62,8 +63,8 @@ class WorldView(APIView):
 
         @extend_schema_field(WorldAgentSerializer(many=True))
         def get_agents(self, world):
-            agents = world.agents.only("id", "name", "job", "x", "y", "is_active", "quarantined")
-            return WorldAgentSerializer(agents, many=True).data
+            agents = list(world.agents.only("id", "name", "job", "x", "y", "is_active", "quarantined"))
+            return WorldAgentSerializer(agents_overlay_live(world, agents), many=True).data
 
     @extend_schema(
         parameters=[OpenApiParameter("world", int, description="Defaults to the first world.")],

@@ -66,6 +66,11 @@ class TickOutput:
             return [e for e in self._events if e["kind"] in kinds]
         return self._dicts((n, row) for n, row in enumerate(self.rows) if row[0] in kinds)
 
+    def event_at(self, n: int) -> dict:
+        if n < len(self._events):
+            return self._events[n]
+        return self._dicts([(n, self.rows[n])])[0]
+
     def _dicts(self, numbered) -> list[dict]:
         tables = self._tables
         locs, acts = (tables.loc_name, tables.act_name) if tables else ((), ())
