@@ -94,9 +94,12 @@ class AgentLocationVisit(models.Model):
 
 
 class Relationship(models.Model):
-    # The unique (source, target) index serves lookups by source.
-    source = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="relationships", db_index=False)
-    target = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    # Upserted by every tick: no database FK constraint (see AgentLocationVisit), and the unique
+    # (source, target) index serves lookups by source.
+    source = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="relationships", db_index=False, db_constraint=False
+    )
+    target = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     score = models.FloatField(default=0)
     kind = models.CharField(max_length=40, blank=True)
     interactions = models.PositiveIntegerField(default=0)
@@ -158,14 +161,18 @@ class Memory(models.Model):
 
 
 class Conversation(models.Model):
-    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="conversations")
+    # Written by every tick, with its participants: no database FK constraints (their deferred
+    # checks ran at every commit; see AgentLocationVisit).
+    world = models.ForeignKey(
+        World, on_delete=models.CASCADE, related_name="conversations", db_constraint=False
+    )
     chat_id = models.CharField(max_length=60)  # unique (a constraint: no pattern index, see Meta)
     kind = models.CharField(max_length=10, default="chat")
     tick = models.PositiveIntegerField()
     day = models.PositiveIntegerField()
     location = models.CharField(max_length=80)
     topic = models.CharField(max_length=120, blank=True)
-    participants = models.ManyToManyField(Agent, related_name="conversations")
+    participants = models.ManyToManyField(Agent, related_name="conversations", db_constraint=False)
     lines = models.JSONField(default=list, blank=True)
 
     class Meta:
