@@ -62,13 +62,13 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
         ]
     events, speech = [], []
     kinds = out.event_kinds()
-    for n, kind in enumerate(kinds):
+    for seq, kind in enumerate(kinds):
         # Only the events a frame can still carry are read (a big tick has thousands).
         if not (len(events) < MAX_EVENTS and kind not in QUIET_KINDS) and not (
             len(speech) < MAX_SPEECH and kind in SPEECH_KINDS
         ):
             continue
-        e = out.event_at(n)
+        e = out.event_at(seq)
         agent = e["agent"]
         agent_id, name = (rows[agent][0], rows[agent][1]) if agent is not None and agent < n else (None, None)
         said = speech_item(kind=e["kind"], agent_id=agent_id, data=e["data"])
