@@ -175,9 +175,9 @@ def _load_live_columns(world: World, state: WorldState, rows: list[dict]) -> Non
         setattr(agents, name, table[:, offset].astype(np.int32))
     # Where the live state does not say since when an agent is where it is, the day's start.
     agents.since[:] = state.window.first_tick(state.window.day_of(state.tick))
-    live = LiveState.objects.filter(world=world, tick=world.tick).values_list("data", flat=True).first()
+    live = live_arrays(world)
     if live is not None:
-        live_unpack_into(state, bytes(live))
+        live_unpack_into(state, live)
 
 
 def live_pack(state: WorldState) -> bytes:
@@ -205,9 +205,8 @@ def live_unpack(data: bytes) -> dict[str, np.ndarray]:
     return out
 
 
-def live_unpack_into(state: WorldState, data: bytes) -> None:
-    """Overwrite the live arrays of the agents the blob knows (matched by id)."""
-    live = live_unpack(data)
+def live_unpack_into(state: WorldState, live: dict[str, np.ndarray]) -> None:
+    """Overwrite the live arrays of the agents the unpacked blob knows (matched by id)."""
     ids = state.agents.ids
     order = np.argsort(live["ids"])
     where = np.searchsorted(live["ids"], ids, sorter=order)
@@ -219,14 +218,17 @@ def live_unpack_into(state: WorldState, data: bytes) -> None:
             getattr(state.agents, name)[known] = live[name][source[known]]
 
 
+def live_arrays(world: World) -> dict[str, np.ndarray] | None:
+    """The world's packed live arrays as of its current tick (None when there are none yet)."""
+    data = LiveState.objects.filter(world=world, tick=world.tick).values_list("data", flat=True).first()
+    return live_unpack(bytes(data)) if data is not None else None
+
+
 def visits_open(world: World) -> list[tuple[int, int, int]]:
     """(agent id, location id, since tick) of every agent inside a place now, from the live
     state: a visit's row is written only when it ends."""
-    row = LiveState.objects.filter(world=world).values_list("data", flat=True).first()
-    if row is None:
-        return []
-    live = live_unpack(bytes(row))
-    if "since" not in live:
+    live = live_arrays(world)
+    if live is None or "since" not in live:
         return []
     # The engine's location index is the position in this order (state_load).
     location_ids = list(

@@ -83,23 +83,20 @@ def events_of_tick(world, tick: int) -> list[Event]:
 
 def events_of_day(world, day: int, kinds: Iterable[str] | None = None) -> Iterator[Event]:
     """The day's events in order (only those of `kinds`, when given), a tick at a time."""
-    wanted = frozenset(kinds) if kinds else None
-    rows = _records(world).filter(day=day).order_by("tick").values_list("day", "log", "kinds")
-    for row_day, blob, counts in rows.iterator(chunk_size=50):
-        if wanted is None or wanted.intersection(counts or {}):
-            yield from log_events(blob, row_day, wanted)
+    return _events(_records(world).filter(day=day), kinds)
 
 
 def events_all(world, kinds: Iterable[str] | None = None) -> list[Event]:
     """Every event the world has logged (of `kinds`, when given), in order."""
+    return list(_events(_records(world), kinds))
+
+
+def _events(records, kinds: Iterable[str] | None) -> Iterator[Event]:
     wanted = frozenset(kinds) if kinds else None
-    rows = _records(world).order_by("tick").values_list("day", "log", "kinds")
-    return [
-        e
-        for day, blob, counts in rows.iterator(chunk_size=50)
-        if wanted is None or wanted.intersection(counts or {})
-        for e in log_events(blob, day, wanted)
-    ]
+    rows = records.order_by("tick").values_list("day", "log", "kinds")
+    for day, blob, counts in rows.iterator(chunk_size=50):
+        if wanted is None or wanted.intersection(counts or {}):
+            yield from log_events(blob, day, wanted)
 
 
 def events_recent(world, limit: int) -> list[Event]:

@@ -204,13 +204,9 @@ def _state_cached(world: World):
 
 
 def _live_arrays(world: World) -> dict | None:
-    try:  # the packed live state is newer than this module; without it the rows are current
-        from village.state_store import live_unpack
-        from world.models import LiveState
-    except ImportError:
-        return None
-    data = LiveState.objects.filter(world=world, tick=world.tick).values_list("data", flat=True).first()
-    return live_unpack(bytes(data)) if data is not None else None
+    from village.state_store import live_arrays  # the project package imports this app's models
+
+    return live_arrays(world)
 
 
 # Agent columns the packed live state holds (as arrays named here), for `agents_overlay_live`.
