@@ -2,14 +2,15 @@
 
 Ours: a generated town (`world.generate`, seeded) loaded into PostgreSQL and advanced through the
 real `village.tick.tick_advance` — claim, engine, bulk persistence in one transaction, commit,
-after-commit hooks — with LLM dispatch off. We time ticks inside the day (the day's first tick,
-which snapshots the world and writes everyone's schedule, and the warm-up ticks, which build the
-walking fields, are reported apart; the daily report runs at the day's last tick, never reached).
+after-commit hooks — with LLM dispatch off. We time ticks inside the day: the day's first tick
+(which loads the state, snapshots the world and writes everyone's schedule) and the warm-up ticks
+are reported apart, and the daily report runs at the day's last tick, never reached. Loading the
+state computes the walking fields towards every place, as building the Mesa model does.
 
 Mesa: the same town and the same rules for the parts both implement — each hour's destination
 and activity from the same rule-based agenda, walking at speed along shortest paths (the same
-shared per-destination direction fields, read per agent per step), opening hours and capacity on
-arrival, needs decaying and restored by activities — as a `mesa.Model` whose agents do that
+shared per-destination direction fields, computed when the model is built and read per agent
+per step), opening hours and capacity on arrival, needs decaying and restored by activities — as a `mesa.Model` whose agents do that
 per-agent logic in Python on a `MultiGrid`, in memory, activated in random order each step. Ours
 also pairs chats, writes memories and events, and persists everything; Mesa does none of that.
 
@@ -145,6 +146,9 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
     finally:
         for name, value in saved.items():
             setattr(village_tick, name, value)
+    from village.state_store import state_forget
+
+    state_forget(world.id)  # the next size's run should not carry this one's state
     measured = commits[1 + warm :]
     return {
         "create_s": create_s,
@@ -208,15 +212,14 @@ def run_mesa(agents: int, size: str, ticks: int, warm: int) -> dict:
             self.duration = [state.window.ticks_for(int(d)) for d in acts.duration]
             self.effects = (acts.effects * (state.window.tick_minutes / 60)).tolist()
             self.decay = (np.array([0.05, 0.08, 0.05, 0.04]) * state.window.tick_minutes / 60).tolist()
-            self.fields: dict[int, bytes] = {}
+            # The direction field towards each place, computed when the model is built and
+            # shared by every walker (as ours computes them when a world is loaded for ticking).
+            cells = [y * grid.width + x for x, y in self.anchor]
+            self.fields = [row.tobytes() for row in grid.direction_fields(cells)]
             for n in range(agents):
                 Walker(self, n)
 
         def field(self, place: int) -> bytes:
-            """The direction field towards a place, computed once and shared (as ours)."""
-            if place not in self.fields:
-                x, y = self.anchor[place]
-                self.fields[place] = grid.direction_fields([y * grid.width + x])[0].tobytes()
             return self.fields[place]
 
         def step(self):

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from agents.models import Agent, AgentSchedule, Memory, Relationship
-from world.engine.build import build_state
+from world.engine.build import build_state, fields_prepare
 from world.engine.clock import DayWindow
 from world.engine.state import NO, WorldState
 from world.models import Activity, LiveState, Location, World
@@ -283,6 +283,7 @@ def state_get(world: World) -> WorldState:
     cached = state_cached(world)
     if cached is None:
         cached = _CACHE[world.id] = state_load(world)
+        fields_prepare(cached)  # the state will tick: walking fields for every place now
     return cached
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from django.conf import settings
@@ -36,7 +37,8 @@ AFTER_COMMIT = (broadcast_tick, llm_jobs_submit, report_if_day_end)
 def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | None:
     """Run the world's next tick once. Returns None when another caller already ran it."""
     started = time.perf_counter()
-    world = World.objects.get(pk=world_id)
+    # The map and the scripted events are read only when the state is (re)loaded.
+    world = World.objects.defer(*World.LOAD_ONLY_FIELDS).get(pk=world_id)
     expected = world.tick
     try:
         with transaction.atomic():
@@ -156,6 +158,9 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
     execute). Visits close before new ones open; schedules are cleared before they are written."""
     plan = sorted(out.plan_agents)
     schedule = AgentSchedule._meta.db_table
+    # The live state and the event log are compressed on another thread (zlib lets go of the
+    # GIL) while this one sends the rows; both go last.
+    packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
     before = _Batch()
     if not getattr(settings, "VILLAGE_TICK_SYNCHRONOUS_COMMIT", False):
         # A tick is a pure function of the state before it and its inputs, both already durable,
@@ -168,23 +173,19 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             f"DELETE FROM {schedule} WHERE day = %s AND agent_id = ANY(%s::bigint[])",
             [day, state.agents.ids[plan].tolist()],
         )
-    before.add(store.LIVE_UPSERT, store.live_params(state))
     with connection.cursor() as cursor:
         before.run(cursor)
         store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
-        store.copy_rows(
-            cursor,
-            TickRecord._meta.db_table,
-            TICK_RECORD_COLUMNS,
-            [_tick_record_row(world, state, out, day, elapsed)],
-        )
         store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out))
         store.copy_rows(cursor, AgentLocationVisit._meta.db_table, VISIT_COLUMNS, visits)
         chats = Conversation._meta.db_table
         store.copy_rows(cursor, chats, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
         if plan:
             store.copy_rows(cursor, schedule, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day))
+        live, record = packing.result()
+        store.copy_rows(cursor, TickRecord._meta.db_table, TICK_RECORD_COLUMNS, [record])
         after = _Batch()
+        after.add(store.LIVE_UPSERT, live)
         after.add(store.AGENT_TICK_UPDATE)
         after.add(
             f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
@@ -215,6 +216,14 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
                 ],
             )
         after.run(cursor)
+
+
+_PACKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-pack")
+
+
+def _packed(world, state, out, day, elapsed) -> tuple[list, tuple]:
+    """The live state's upsert parameters and the tick's record, both compressed."""
+    return store.live_params(state), _tick_record_row(world, state, out, day, elapsed)
 
 
 class _Batch:

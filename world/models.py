@@ -30,6 +30,9 @@ class World(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Read only when the world's state is loaded; the tick's claim leaves them out.
+    LOAD_ONLY_FIELDS = ("description", "map_rows", "legend", "scripted_events")
+
     def __str__(self):
         return self.name
 

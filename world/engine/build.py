@@ -17,6 +17,12 @@ def grid_from_rows(rows: list[str], legend: dict[str, str]) -> Grid:
     return Grid(walkable)
 
 
+def fields_prepare(state: WorldState) -> int:
+    """Compute the walking fields towards every place of the world now (see Grid.prepare)."""
+    anchor = state.locations.anchor.astype(np.int64)
+    return state.grid.prepare((anchor[:, 1] * state.grid.width + anchor[:, 0]).tolist())
+
+
 def anchor_of(area) -> tuple[int, int]:
     x0, y0, x1, y1 = area
     return (x0 + x1) // 2, (y0 + y1) // 2

@@ -11,7 +11,7 @@ from agents.models import Agent, Memory
 from village.loading import fact_key, world_create_from_scenario
 from village.state_store import scripted_for_engine
 from village.tick import tick_advance
-from world.engine.build import build_state
+from world.engine.build import build_state, fields_prepare
 from world.engine.clock import DayWindow
 from world.engine.state import NO, WorldState, state_digest
 from world.engine.step import engine_step
@@ -87,6 +87,24 @@ def run_day(state: WorldState, inputs_at: dict[int, list[dict]] | None = None):
 
 
 # --- walking ---------------------------------------------------------------------------------
+
+
+def test_a_state_prepared_for_ticking_walks_a_whole_day_without_computing_a_field():
+    state = state_from(load_scenario(RIVERBEND))
+    held = fields_prepare(state)
+    assert held == len({tuple(a) for a in state.locations.anchor.tolist()})
+    computed = state.grid.fields_computed
+    moved = sum(len(out.moved) for _, out in run_day(state))
+    assert moved > 0
+    assert state.grid.fields_computed == computed, "a destination's field was computed during the day"
+
+
+def test_preparing_fields_stops_at_the_budget():
+    state = state_from(load_scenario(RIVERBEND))
+    state.grid.max_fields = 3
+    assert fields_prepare(state) == 3
+    assert state.grid.fields_computed == 3 < len(state.locations.names)
+
 
 
 def with_speeds(spec: ScenarioSpec, speeds: list[float]) -> ScenarioSpec:
