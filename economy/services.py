@@ -228,28 +228,22 @@ def tier_set(*, actor, agent_id: int, tier: str, game_days: int | None = None) -
     return grant
 
 
-def wages_pay_for_tick(world, out, agent_ids) -> None:
-    """Credit a wage for each finished block of work (`task.update` events) in one statement
-    (COPY on PostgreSQL); the audit trigger writes the audit rows."""
+def wages_pay(tick: int, shifts: list[tuple[int, int, str]]) -> None:
+    """Pay the shifts that ended in a tick, (agent id, work blocks, note) each: one ledger entry
+    per shift, VILLAGE_WAGE_CENTS per block, in one statement (COPY on PostgreSQL); the audit
+    trigger writes the audit rows. The tick pays a shift when its agent leaves the place it
+    worked at (village/tick.py)."""
     wage = int(getattr(settings, "VILLAGE_WAGE_CENTS", 25))
-    done = [e for e in out.events_of("task.update") if e["agent"] is not None]
-    if not done or wage <= 0:
+    if not shifts or wage <= 0:
         return
     now = timezone.now()
     bulk_insert(
         LedgerEntry,
         WAGE_COLUMNS,
         [
-            (
-                int(agent_ids[e["agent"]]),
-                wage,
-                Reason.WAGE.value,
-                Source.SYSTEM.value,
-                out.tick,
-                str(e["data"].get("task", ""))[:200],
-                now,
-            )
-            for e in done
+            (agent_id, wage * blocks, Reason.WAGE.value, Source.SYSTEM.value, tick, note[:200], now)
+            for agent_id, blocks, note in shifts
+            if blocks > 0
         ],
     )
 

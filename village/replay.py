@@ -50,6 +50,8 @@ def state_from_snapshot(world: World, snapshot: Snapshot):
     load_dynamic(state, snapshot.state)
     if "since" in snapshot.state:  # older snapshots: state_load's default, the day's start
         state.agents.since[:] = snapshot.state["since"]
+    if "unpaid" in snapshot.state:  # older snapshots paid every block as it started
+        state.agents.unpaid[:] = snapshot.state["unpaid"]
     return state
 
 

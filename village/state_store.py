@@ -61,6 +61,7 @@ LIVE_ARRAYS = (
     "tasks_done",
     "reflect_acc",
     "since",
+    "unpaid",
 )
 AGENT_ROWS_PER_TICK = 250
 # From this many agents on, a loaded state is frozen out of the garbage collector's scans.

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agents.models import AgentLocationVisit, AgentSchedule, Conversation, Memory, Relationship
 from board.services import board_posts_from_tick, board_replies_from_tick
-from economy.services import wages_pay_for_tick
+from economy.services import wages_pay
 from generation.services import llm_jobs_submit
 from village import state_store as store
 from village.reports import report_if_day_end
@@ -28,8 +28,8 @@ from world.models import InputLog, Snapshot, TickRecord, World
 
 log = logging.getLogger("village.tick")
 # Inside the tick's transaction: other apps act on the tick's events (agents' board posts and
-# replies, wages).
-SIDE_EFFECTS = (board_posts_from_tick, board_replies_from_tick, wages_pay_for_tick)
+# replies); the shifts that ended are paid after them.
+SIDE_EFFECTS = (board_posts_from_tick, board_replies_from_tick)
 # After commit: the live diff goes out, the LLM jobs are queued, a finished day gets its report.
 AFTER_COMMIT = (broadcast_tick, llm_jobs_submit, report_if_day_end)
 
@@ -56,13 +56,14 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
             )
             inputs = [{"seq": row.id, "kind": row.kind, "payload": row.payload} for row in pending]
             # 3-7. Scheduler, decide, resolve, update, emit.
-            before = state.agents.inside.copy()
+            before, done = state.agents.inside.copy(), state.agents.tasks_done.copy()
             out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
-            visits = visits_ended(state, out, before)
+            visits, shifts = visits_ended(state, out, before, done)
             # 8. Persist the diff in one transaction.
             persist(world, state, out, pending, visits, time.perf_counter() - started)
             for effect in SIDE_EFFECTS:
                 effect(world, out, state.agents.ids)
+            wages_pay(out.tick, shifts)
     except Exception:
         store.state_forget(world_id)  # the in-memory state may be half-stepped
         raise
@@ -71,11 +72,27 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
     return out
 
 
-def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
+def visits_ended(
+    state, out: TickOutput, before: np.ndarray, done: np.ndarray
+) -> tuple[list[tuple], list[tuple]]:
     """Rows for the visits that ended in this tick (everyone who left a place, and at a day's
-    start everyone), each written whole once; the places entered start their visits now."""
+    start everyone), each written whole once; the places entered start their visits now. And
+    the shifts that ended with them: (agent id, work blocks, note) for each agent who left a
+    place with work blocks unpaid (`done` is everyone's count of blocks before the tick; the
+    blocks this tick started are paid when the agent next leaves)."""
     agents, window = state.agents, state.window
     moved = np.asarray(out.moved, np.int64)
+    gone = moved[before[moved] != NO]
+    paid = gone[agents.unpaid[gone] > 0]
+    jobs = agents.jobs
+    shifts = [
+        (agent_id, blocks, f"{jobs[i] or 'work'} shift: {blocks} task{'s' if blocks > 1 else ''}")
+        for agent_id, blocks, i in zip(
+            agents.ids[paid].tolist(), agents.unpaid[paid].tolist(), paid.tolist(), strict=True
+        )
+    ]
+    agents.unpaid[gone] = 0
+    agents.unpaid += agents.tasks_done - done
     # (A visit that would end in the tick it began, as at a new world's first tick, is none.)
     left = moved[(before[moved] != NO) & (agents.since[moved] < out.tick)]
     since = agents.since[left].tolist()
@@ -90,7 +107,7 @@ def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
         )
     )
     agents.since[moved] = out.tick
-    return rows
+    return rows, shifts
 
 
 def persist(
@@ -362,6 +379,6 @@ def snapshot_create(*, world: World, state, label: str = "") -> Snapshot:
         tick=state.tick,
         day=state.window.day_of(state.tick),
         label=label,
-        state={**dynamic_dict(state), "since": state.agents.since.tolist()},
+        state={**dynamic_dict(state), "since": state.agents.since.tolist(), "unpaid": state.agents.unpaid.tolist()},
         digest=state_digest(state),
     )

@@ -10,9 +10,8 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from economy.models import AuditLog, LedgerEntry
 from economy.selectors import balance_for, balances_for
-from economy.services import deposit_credit, ledger_penalize, ledger_reward, wages_pay_for_tick
+from economy.services import deposit_credit, ledger_penalize, ledger_reward, wages_pay
 from economy.tests.factories import credit
-from world.engine.output import TickOutput
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL=postgres://...)"
@@ -78,25 +77,22 @@ def test_a_deposit_id_reused_with_other_details_is_refused(agent_a, agent_b, adm
     assert balance_for(agent_b.id) == 0
 
 
-def test_wages_are_paid_for_finished_work_in_a_fixed_number_of_queries(
-    agent_a, agent_b, django_assert_num_queries
+def test_shifts_are_paid_a_wage_per_block_in_a_fixed_number_of_queries(
+    agent_a, agent_b, django_assert_num_queries, settings
 ):
-    def event(agent_index):
-        return {
-            "seq": 0,
-            "kind": "task.update",
-            "agent": agent_index,
-            "location": "",
-            "activity": "",
-            "data": {"task": "baker task"},
-        }
-
-    out = TickOutput.of_events(7, [event(0), event(1), event(0), {**event(None), "kind": "chat.line"}])
-    world = agent_a.world
+    settings.VILLAGE_WAGE_CENTS = 25
+    shifts = [(agent_a.id, 2, "baker shift: 2 tasks"), (agent_b.id, 1, "smith shift: 1 task"), (agent_a.id, 3, "x")]
     with django_assert_num_queries(1):
-        wages_pay_for_tick(world, out, [agent_a.id, agent_b.id])
-    assert balances_for([agent_a.id, agent_b.id]) == {agent_a.id: 50, agent_b.id: 25}
+        wages_pay(7, shifts)
+    assert balances_for([agent_a.id, agent_b.id]) == {agent_a.id: 125, agent_b.id: 25}
     assert AuditLog.objects.filter(action="ledger.wage").count() == 3
+    assert set(LedgerEntry.objects.values_list("tick", flat=True)) == {7}
+
+
+def test_a_tick_without_ended_shifts_writes_no_wage(agent_a, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        wages_pay(7, [])
+    assert not LedgerEntry.objects.exists()
 
 
 def test_every_ledger_write_is_audited(agent_a, human, admin_user):

@@ -74,10 +74,15 @@ class Agents:
     # Tick the agent entered `inside` (its open visit's start). Kept by the persistence around the
     # engine (village/tick.py), which writes a visit when it ends; not part of the engine's rules.
     since: np.ndarray | None = None
+    # Work blocks done and not yet paid: wages are paid, one ledger entry per shift, when the
+    # agent leaves the place it worked at (village/tick.py). Also kept outside the engine.
+    unpaid: np.ndarray | None = None
 
     def __post_init__(self):
         if self.since is None:
             self.since = np.zeros(len(self.ids), np.int32)
+        if self.unpaid is None:
+            self.unpaid = np.zeros(len(self.ids), np.int32)
 
     def __len__(self) -> int:
         return len(self.ids)
