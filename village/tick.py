@@ -190,13 +190,31 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             f"DELETE FROM {schedule} WHERE day = %s AND agent_id = ANY(%s::bigint[])",
             [day, state.agents.ids[plan].tolist()],
         )
+    chats = Conversation._meta.db_table
     with connection.cursor() as cursor:
+        # The conversations' ids, drawn from their sequence first so that their participants go in
+        # by COPY too (a join on chat_id costs more as the table grows).
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{chats}', 'id')) FROM generate_series(1, %s)",
+            [len(out.conversations)],
+        )
+        chat_ids = [row[0] for row in cursor.fetchall()]
         before.run(cursor)
         store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
         store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out))
         store.copy_rows(cursor, AgentLocationVisit._meta.db_table, VISIT_COLUMNS, visits)
-        chats = Conversation._meta.db_table
-        store.copy_rows(cursor, chats, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
+        store.copy_rows(
+            cursor,
+            chats,
+            ("id", *CONVERSATION_COLUMNS),
+            [(i, *row) for i, row in zip(chat_ids, _conversation_rows(world, out, day), strict=True)],
+        )
+        store.copy_rows(
+            cursor,
+            Conversation.participants.through._meta.db_table,
+            ("conversation_id", "agent_id"),
+            [(i, agent) for i, c in zip(chat_ids, out.conversations, strict=True) for agent in c["participants"]],
+        )
         if plan:
             store.copy_rows(cursor, schedule, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day))
         live, record = packing.result()
@@ -209,12 +227,6 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "
             f"FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) AS v(s, t, score) {_relationship_upsert()}",
             [out.tick, *_relationship_columns(state, out)],
-        )
-        members = _participants(out)
-        after.add(
-            f"{_participants_insert()}v.agent FROM unnest(%s::text[], %s::bigint[]) AS v(chat, agent) "
-            f"JOIN {chats} AS c ON c.chat_id = v.chat",
-            [[chat for chat, _ in members], [agent for _, agent in members]],
         )
         if pending:
             inputs = InputLog._meta.db_table
