@@ -126,11 +126,13 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
         "engine_step": village_tick.engine_step,
         "persist": village_tick.persist,
         "SIDE_EFFECTS": village_tick.SIDE_EFFECTS,
+        "wages_pay": village_tick.wages_pay,
         "AFTER_COMMIT": village_tick.AFTER_COMMIT,
     }
     village_tick.engine_step = timed("engine", saved["engine_step"])
     village_tick.persist = timed("persist", saved["persist"])
     village_tick.SIDE_EFFECTS = tuple(timed("side effects", f) for f in saved["SIDE_EFFECTS"])
+    village_tick.wages_pay = timed("side effects", saved["wages_pay"])
     village_tick.AFTER_COMMIT = tuple(timed("hooks", f) for f in saved["AFTER_COMMIT"])
     try:
         commits, totals, parts, events = [], [], [], []
