@@ -66,6 +66,7 @@ LIVE_ARRAYS = (
 AGENT_ROWS_PER_TICK = 250
 # From this many agents on, a loaded state is frozen out of the garbage collector's scans.
 GC_FREEZE_AGENTS = 1000
+GC_YOUNG_THRESHOLD = 50_000
 _CACHE: dict[int, WorldState] = {}
 
 
@@ -160,6 +161,10 @@ def state_load(world: World) -> WorldState:
         # rescanned by every full collection while ticks allocate their events and rows.
         gc.collect()
         gc.freeze()
+        # A big tick allocates tens of thousands of short-lived tuples, lists and dicts (event
+        # and memory rows), freed by reference counting; at the default threshold (700) each
+        # tick would start a dozen young collections and now and then a full one.
+        gc.set_threshold(max(gc.get_threshold()[0], GC_YOUNG_THRESHOLD), *gc.get_threshold()[1:])
     return state
 
 
