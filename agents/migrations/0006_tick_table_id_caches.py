@@ -1,13 +1,16 @@
-"""Every tick draws ids for hundreds to thousands of rows of these tables (memories, visits,
-conversations and their participants, relationship upserts, schedules): each `nextval` takes the
-sequence's lock and logs every 32nd value. A per-session cache of 1,000 ids makes drawing them
-about three times cheaper. Ids stay unique; across sessions they are no longer in insertion order,
-which nothing here relies on (these tables order by tick first; the ledger and the audit log,
-whose order is their history, keep an uncached sequence). PostgreSQL only."""
+"""Every tick draws ids for hundreds to thousands of rows of these tables (visits, conversations
+and their participants, relationship upserts, schedules): each `nextval` takes the sequence's lock
+and logs every 32nd value. A per-session cache of 1,000 ids makes drawing them about three times
+cheaper. Ids stay unique, but across sessions they are no longer in insertion order, which none of
+these tables relies on: conversations are written only by the tick and read newest tick first,
+visits and schedules by their ticks and hours. Memories keep an uncached sequence: the LLM jobs
+write them from other sessions than the tick's, and retrieval breaks ties by id (a cached sequence
+reordered them and changed what an interview prompt held). So do the ledger and the audit log,
+whose order is their history. PostgreSQL only."""
 
 from django.db import migrations
 
-TABLES = ("Memory", "AgentLocationVisit", "Conversation", "Relationship", "AgentSchedule")
+TABLES = ("AgentLocationVisit", "Conversation", "Relationship", "AgentSchedule")
 CACHE = 1000
 
 

@@ -18,6 +18,7 @@ from world.scenario import ScenarioSpec
 def _reports_in_tmp(settings, tmp_path):
     settings.VILLAGE_REPORTS_DIR = tmp_path / "reports"
     settings.VILLAGE_WAGE_CENTS = 25
+    settings.VILLAGE_EMBEDDER = "hashing"  # wages need no embedding model
 
 
 def test_every_block_of_work_is_paid_once_when_its_shift_ends(transactional_db):
