@@ -10,13 +10,19 @@ state computes the walking fields towards every place, as building the Mesa mode
 Mesa: the same town and the same rules for the parts both implement — each hour's destination
 and activity from the same rule-based agenda, walking at speed along shortest paths (the same
 shared per-destination direction fields, computed when the model is built and read per agent
-per step), opening hours and capacity on arrival, needs decaying and restored by activities — as a `mesa.Model` whose agents do that
-per-agent logic in Python on a `MultiGrid`, in memory, activated in random order each step. Ours
-also pairs chats, writes memories and events, and persists everything; Mesa does none of that.
+per step), opening hours and capacity on arrival, needs decaying and restored by activities —
+as a `mesa.Model` whose agents do that per-agent logic in Python on a `MultiGrid`, in memory,
+activated in random order each step. Ours also pairs chats, writes memories and events, and
+persists everything; Mesa does none of that.
+
+The two are measured over the same minutes: the Mesa model of a size is built after our
+day-start and warm-up ticks of that size and steps once after each of our measured ticks, outside
+their timing (this 2-core VM's speed drifts by tens of percent from minute to minute).
 
 Reported per size: agent-steps/s for both, our median and p95 tick (claim to commit; the
-after-commit hooks — the live-map broadcast — are timed apart), peak memory (max RSS), and the
-slope of our tick time against agents (least squares). The last line is
+after-commit hooks — the live-map broadcast — are timed apart), peak memory (max RSS, taken
+before the Mesa model of that size is built), and the slope of our tick time against agents
+(least squares). The last line is
 `RESULT agents=10000 tick_ms_median=<n> mesa_ratio=<ours/mesa> peak_mb=<n>`.
 
     python bench/tick.py                 # 1k, 10k, 50k agents
@@ -27,6 +33,7 @@ slope of our tick time against agents (least squares). The last line is
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
 import platform
@@ -100,7 +107,10 @@ def town(agents: int, size: str) -> dict:
 # --- ours ----------------------------------------------------------------------------------------
 
 
-def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
+def run_ours(agents: int, size: str, ticks: int, warm: int, peer=None) -> dict:
+    """Our ticks; with `peer` (a function that builds the Mesa model), the peer is built after our
+    day-start and warm-up ticks and steps once after each of our measured ticks, outside their
+    timing, so both are measured over the same minutes of this machine's (varying) speed."""
     from village import tick as village_tick
     from village.loading import world_create_from_scenario
     from world.scenario import ScenarioSpec, check_integrity
@@ -134,9 +144,16 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
     village_tick.SIDE_EFFECTS = tuple(timed("side effects", f) for f in saved["SIDE_EFFECTS"])
     village_tick.wages_pay = timed("side effects", saved["wages_pay"])
     village_tick.AFTER_COMMIT = tuple(timed("hooks", f) for f in saved["AFTER_COMMIT"])
+    model, peer_times, peak_alone = None, [], None
     try:
         commits, totals, parts, events = [], [], [], []
-        for _ in range(1 + warm + ticks):
+        for n in range(1 + warm + ticks):
+            if n == 1 + warm:
+                peak_alone = peak_mb()
+                if peer is not None:
+                    model, build_s = peer()
+                    for _ in range(1 + warm):  # the peer's own first and warm-up steps
+                        model.step()
             spent.clear()
             t0 = time.perf_counter()
             out = village_tick.tick_advance(world_id=world.id, dispatch_jobs=False)
@@ -145,6 +162,10 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
             commits.append(total - spent.get("hooks", 0.0))
             parts.append(dict(spent))
             events.append(len(out.events))
+            if model is not None:
+                t0 = time.perf_counter()
+                model.step()
+                peer_times.append((time.perf_counter() - t0) * 1000)
     finally:
         for name, value in saved.items():
             setattr(village_tick, name, value)
@@ -152,7 +173,16 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
 
     state_forget(world.id)  # the next size's run should not carry this one's state
     measured = commits[1 + warm :]
+    mesa = None
+    if model is not None:
+        mesa = {
+            "build_s": build_s,
+            "median_ms": statistics.median(peer_times),
+            "p95_ms": float(np.percentile(peer_times, 95)),
+        }
     return {
+        "mesa": mesa,
+        "peak_mb": peak_alone,
         "create_s": create_s,
         "day_start_ms": commits[0],
         "warm_ms": commits[1 : 1 + warm],
@@ -172,7 +202,8 @@ def run_ours(agents: int, size: str, ticks: int, warm: int) -> dict:
 # --- Mesa --------------------------------------------------------------------------------------
 
 
-def run_mesa(agents: int, size: str, ticks: int, warm: int) -> dict:
+def build_mesa(agents: int, size: str):
+    """The Mesa model of the same town and rules, and the seconds it took to build."""
     import mesa
     from mesa.space import MultiGrid
 
@@ -301,14 +332,7 @@ def run_mesa(agents: int, size: str, ticks: int, warm: int) -> dict:
     random.seed(SEED)
     started = time.perf_counter()
     model = Town()
-    build_s = time.perf_counter() - started
-    times = []
-    for _ in range(1 + warm + ticks):
-        t0 = time.perf_counter()
-        model.step()
-        times.append((time.perf_counter() - t0) * 1000)
-    measured = times[1 + warm :]
-    return {"build_s": build_s, "median_ms": statistics.median(measured), "p95_ms": float(np.percentile(measured, 95))}
+    return model, time.perf_counter() - started
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -334,9 +358,8 @@ def main() -> None:
     for agents in sorted(sizes):
         size = map_for(agents)
         gc.collect()
-        ours[agents] = run_ours(agents, size, ticks, args.warm)
-        peaks[agents] = peak_mb()
-        o = ours[agents]
+        ours[agents] = o = run_ours(agents, size, ticks, args.warm, peer=functools.partial(build_mesa, agents, size))
+        peaks[agents], mesa_runs[agents] = o["peak_mb"], o["mesa"]
         print(
             f"ours  {agents:>6} agents {size:>8}: tick median {o['median_ms']:8.1f} ms  p95 {o['p95_ms']:8.1f} ms  "
             f"({agents / o['median_ms'] * 1000:>10,.0f} agent-steps/s)  after-commit hooks {o['hooks_ms']:.1f} ms  "
@@ -352,10 +375,7 @@ def main() -> None:
             flush=True,
         )
         del o["world"]
-    for agents in sorted(sizes):
-        size = map_for(agents)
-        gc.collect()
-        mesa_runs[agents] = m = run_mesa(agents, size, ticks, args.warm)
+        m = mesa_runs[agents]
         print(
             f"mesa  {agents:>6} agents {size:>8}: step median {m['median_ms']:8.1f} ms  p95 {m['p95_ms']:8.1f} ms  "
             f"({agents / m['median_ms'] * 1000:>10,.0f} agent-steps/s)  built in {m['build_s']:.1f} s",
