@@ -160,7 +160,8 @@ def run_ours(agents: int, size: str, ticks: int, warm: int, peer=None) -> dict:
             total = (time.perf_counter() - t0) * 1000
             totals.append(total)
             commits.append(total - spent.get("hooks", 0.0))
-            parts.append(dict(spent))
+            named = ("engine", "persist", "side effects")
+            parts.append({**spent, "the rest": commits[-1] - sum(spent.get(name, 0.0) for name in named)})
             events.append(len(out.events))
             if model is not None:
                 t0 = time.perf_counter()
@@ -191,7 +192,7 @@ def run_ours(agents: int, size: str, ticks: int, warm: int, peer=None) -> dict:
         "hooks_ms": statistics.median(p.get("hooks", 0.0) for p in parts[1 + warm :]),
         "parts": {
             name: statistics.median(p.get(name, 0.0) for p in parts[1 + warm :])
-            for name in ("engine", "persist", "side effects")
+            for name in ("engine", "persist", "side effects", "the rest")
         },
         "total_ms": statistics.median(totals[1 + warm :]),
         "events": statistics.mean(events[1 + warm :]),
@@ -367,11 +368,10 @@ def main() -> None:
             f"events/tick {o['events']:.0f}  world created in {o['create_s']:.1f} s  max RSS {peaks[agents]:.0f} MB",
             flush=True,
         )
-        rest = o["median_ms"] - sum(o["parts"].values())
         print(
             "      median parts: "
             + "  ".join(f"{name} {ms:.1f} ms" for name, ms in o["parts"].items())
-            + f"  claim/load/inputs/commit {rest:.1f} ms",
+            + " (claim, load, inputs, visits, commit)",
             flush=True,
         )
         del o["world"]
