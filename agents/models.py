@@ -149,7 +149,8 @@ class Memory(models.Model):
     class Meta:
         ordering = ["agent", "-tick", "-id"]
         indexes = [
-            models.Index(fields=["agent", "kind"]),
+            # Reads take an agent's memories newest first (pages, retrieval's candidates).
+            models.Index(fields=["agent", "tick"], name="memory_agent_tick"),
             models.Index(fields=["fact_key"], condition=~models.Q(fact_key=""), name="memory_fact_key"),
             models.Index(
                 fields=["about_agent"], condition=models.Q(about_agent__isnull=False), name="memory_about"
