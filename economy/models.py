@@ -193,7 +193,7 @@ class AuditLog(models.Model):
     """Who did what to money, moderation, tiers, tokens and safety switches. Plain ids, so the
     record outlives what it talks about."""
 
-    # Wages write an audit row each, every tick: a plain index on action (no pattern index), the
+    # Every wage (one per shift) writes an audit row: a plain index on action (no pattern index), the
     # actor's index only where there is one, no FK constraint (the record outlives its subject).
     action = models.CharField(max_length=40)
     actor_user = models.ForeignKey(

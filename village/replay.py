@@ -12,7 +12,7 @@ from agents.models import Agent, AgentLocationVisit, AgentSchedule, Conversation
 from village import state_store as store
 from village.reports import day_digest
 from village.tick import schedule_write, snapshot_create
-from world.engine.state import load_dynamic, state_digest
+from world.engine.state import KEPT_AROUND_ENGINE, load_dynamic, state_digest
 from world.engine.step import engine_step
 from world.eventlog import lines_of_tick
 from world.models import DailyReport, InputLog, Snapshot, TickRecord, World
@@ -48,10 +48,11 @@ def state_from_snapshot(world: World, snapshot: Snapshot):
     if len(snapshot.state["pos"]) != len(state.agents):
         raise ReplayError("agents were added or removed since the snapshot was taken")
     load_dynamic(state, snapshot.state)
-    if "since" in snapshot.state:  # older snapshots: state_load's default, the day's start
-        state.agents.since[:] = snapshot.state["since"]
-    if "unpaid" in snapshot.state:  # older snapshots paid every block as it started
-        state.agents.unpaid[:] = snapshot.state["unpaid"]
+    # Older snapshots lack some: then a visit runs from the day's start (state_load's default)
+    # and nothing is owed (every block was paid as it started).
+    for name in KEPT_AROUND_ENGINE:
+        if name in snapshot.state:
+            getattr(state.agents, name)[:] = snapshot.state[name]
     return state
 
 

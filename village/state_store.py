@@ -24,7 +24,7 @@ from django.db import connection
 from agents.models import Agent, AgentSchedule, Memory, Relationship
 from world.engine.build import build_state, fields_prepare
 from world.engine.clock import DayWindow
-from world.engine.state import NO, WorldState
+from world.engine.state import KEPT_AROUND_ENGINE, NO, WorldState
 from world.models import Activity, LiveState, Location, World
 
 AGENT_COLUMNS = (
@@ -60,8 +60,7 @@ LIVE_ARRAYS = (
     "blocked_until",
     "tasks_done",
     "reflect_acc",
-    "since",
-    "unpaid",
+    *KEPT_AROUND_ENGINE,
 )
 AGENT_ROWS_PER_TICK = 250
 # From this many agents on, a loaded state is frozen out of the garbage collector's scans.

@@ -22,7 +22,7 @@ from generation.services import llm_jobs_submit
 from village import state_store as store
 from village.reports import report_if_day_end
 from world.broadcast import broadcast_tick
-from world.engine.state import NO, dynamic_dict, state_digest
+from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, state_digest
 from world.engine.step import TickOutput, engine_step
 from world.eventlog import kind_counts, log_pack
 from world.models import InputLog, Snapshot, TickRecord, World
@@ -59,7 +59,8 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
             # 3-7. Scheduler, decide, resolve, update, emit.
             before, done = state.agents.inside.copy(), state.agents.tasks_done.copy()
             out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
-            visits, shifts = visits_ended(state, out, before, done)
+            shifts = shifts_ended(state, out, before, done)
+            visits = visits_ended(state, out, before)
             # 8. Persist the diff in one transaction.
             persist(world, state, out, pending, visits, time.perf_counter() - started)
             for effect in SIDE_EFFECTS:
@@ -73,17 +74,19 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
     return out
 
 
-def visits_ended(
-    state, out: TickOutput, before: np.ndarray, done: np.ndarray
-) -> tuple[list[tuple], list[tuple]]:
-    """Rows for the visits that ended in this tick (everyone who left a place, and at a day's
-    start everyone), each written whole once; the places entered start their visits now. And
-    the shifts that ended with them: (agent id, work blocks, note) for each agent who left a
-    place with work blocks unpaid (`done` is everyone's count of blocks before the tick; the
-    blocks this tick started are paid when the agent next leaves)."""
-    agents, window = state.agents, state.window
+def _left_a_place(out: TickOutput, before: np.ndarray) -> np.ndarray:
+    """The agents who were inside a place before this tick and are not there now (at a day's
+    start, everyone who was inside one)."""
     moved = np.asarray(out.moved, np.int64)
-    gone = moved[before[moved] != NO]
+    return moved[before[moved] != NO]
+
+
+def shifts_ended(state, out: TickOutput, before: np.ndarray, done: np.ndarray) -> list[tuple]:
+    """(agent id, work blocks, note) of each agent who left a place with work blocks unpaid;
+    then the blocks this tick started (`done` is everyone's count before it) are owed, to be paid
+    when their agent next leaves."""
+    agents = state.agents
+    gone = _left_a_place(out, before)
     paid = gone[agents.unpaid[gone] > 0]
     jobs = agents.jobs
     shifts = [
@@ -94,8 +97,16 @@ def visits_ended(
     ]
     agents.unpaid[gone] = 0
     agents.unpaid += agents.tasks_done - done
+    return shifts
+
+
+def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
+    """Rows for the visits that ended in this tick, each written whole once; the places entered
+    start their visits now."""
+    agents, window = state.agents, state.window
+    gone = _left_a_place(out, before)
     # (A visit that would end in the tick it began, as at a new world's first tick, is none.)
-    left = moved[(before[moved] != NO) & (agents.since[moved] < out.tick)]
+    left = gone[agents.since[gone] < out.tick]
     since = agents.since[left].tolist()
     rows = list(
         zip(
@@ -107,17 +118,16 @@ def visits_ended(
             strict=True,
         )
     )
-    agents.since[moved] = out.tick
-    return rows, shifts
+    agents.since[out.moved] = out.tick
+    return rows
 
 
 def persist(
     world: World, state, out: TickOutput, pending: list[InputLog], visits: list[tuple], elapsed: float
 ) -> None:
     """The tick's diff in bulk, with the same statements every tick whatever the number of
-    agents, so the query count stays flat: on PostgreSQL, COPY for the rows and the statements
-    that need no answer joined into two round trips; elsewhere one executemany per table. The
-    events go packed into the tick's record (world/eventlog.py)."""
+    agents, so the query count stays flat: on PostgreSQL see _persist_postgres; elsewhere one
+    executemany per table. The events go packed into the tick's record (world/eventlog.py)."""
     day = state.window.day_of(out.tick)
     if store.is_postgres():
         _persist_postgres(world, state, out, pending, visits, day, elapsed)
@@ -171,9 +181,9 @@ CONVERSATION_COLUMNS = ("world_id", "chat_id", "kind", "tick", "day", "location"
 
 
 def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
-    """Round trips, not rows, are what a busy machine makes expensive: one batch of statements,
-    the COPYs, and one more batch (Django's client-side binding takes several statements per
-    execute). Visits close before new ones open; schedules are cleared before they are written."""
+    """Round trips, not rows, are what a busy machine makes expensive: the conversations' ids,
+    one batch of statements (Django's client-side binding takes several per execute), the COPYs,
+    then one pipeline of server-bound statements. Schedules are cleared before they are written."""
     plan = sorted(out.plan_agents)
     schedule = AgentSchedule._meta.db_table
     # The live state and the event log are compressed on another thread (zlib lets go of the
@@ -410,6 +420,9 @@ def snapshot_create(*, world: World, state, label: str = "") -> Snapshot:
         tick=state.tick,
         day=state.window.day_of(state.tick),
         label=label,
-        state={**dynamic_dict(state), "since": state.agents.since.tolist(), "unpaid": state.agents.unpaid.tolist()},
+        state={
+            **dynamic_dict(state),
+            **{name: getattr(state.agents, name).tolist() for name in KEPT_AROUND_ENGINE},
+        },
         digest=state_digest(state),
     )

@@ -11,6 +11,7 @@ from village.loading import world_create_from_scenario
 from village.tick import tick_advance
 from world.eventlog import events_all
 from world.generate import generate_scenario
+from world.models import World
 from world.scenario import ScenarioSpec
 
 
@@ -30,7 +31,7 @@ def test_every_block_of_work_is_paid_once_when_its_shift_ends(transactional_db):
 
     blocks = len(events_all(world, ["task.update"]))
     wages = LedgerEntry.objects.filter(agent__world=world, reason=LedgerEntry.Reason.WAGE)
-    state = state_store.state_get(world.__class__.objects.get(pk=world.id))
+    state = state_store.state_get(World.objects.get(pk=world.id))
     unpaid = int(state.agents.unpaid.sum())
     assert blocks > 0
     assert wages.aggregate(total=Sum("amount"))["total"] + 25 * unpaid == 25 * blocks
@@ -42,5 +43,5 @@ def test_every_block_of_work_is_paid_once_when_its_shift_ends(transactional_db):
 
     # The blocks still owed live in the packed live state: a reload keeps them.
     state_store.state_forget(world.id)
-    reloaded = state_store.state_get(world.__class__.objects.get(pk=world.id))
+    reloaded = state_store.state_get(World.objects.get(pk=world.id))
     assert reloaded.agents.unpaid.tolist() == state.agents.unpaid.tolist()

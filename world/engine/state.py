@@ -45,6 +45,11 @@ class Activities:
     ids: np.ndarray
 
 
+# Per-agent arrays the persistence around the engine keeps (village/tick.py), not part of the
+# engine's rules or its digest: packed in the live state and saved in snapshots with the rest.
+KEPT_AROUND_ENGINE = ("since", "unpaid")
+
+
 @dataclass
 class Agents:
     ids: np.ndarray  # database ids
