@@ -186,8 +186,9 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
     then one pipeline of server-bound statements. Schedules are cleared before they are written."""
     plan = sorted(out.plan_agents)
     schedule = AgentSchedule._meta.db_table
-    # The live state and the event log are compressed on another thread (zlib lets go of the
-    # GIL) while this one sends the rows; both go last.
+    # The live state and the event log are packed on another thread while this one sends the
+    # rows: zlib lets go of the GIL, and the Python work there (the event lines and their digest,
+    # the relationship columns) runs while this thread waits for PostgreSQL. They go last.
     packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
     before = _Batch()
     if not getattr(settings, "VILLAGE_TICK_SYNCHRONOUS_COMMIT", False):
@@ -205,8 +206,10 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
     with connection.cursor() as cursor:
         # The conversations' ids, drawn from their sequence first so that their participants go in
         # by COPY too (a join on chat_id costs more as the table grows).
+        # (The sequence is looked up once, not per id: pg_get_serial_sequence reads the catalog.)
         cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{chats}', 'id')) FROM generate_series(1, %s)",
+            f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{chats}', 'id')::regclass AS seq) "
+            "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
             [len(out.conversations)],
         )
         chat_ids = [row[0] for row in cursor.fetchall()]
@@ -228,7 +231,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         )
         if plan:
             store.copy_rows(cursor, schedule, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day))
-        live, record = packing.result()
+        live, record, relationships = packing.result()
         after = _Batch()
         after.add(
             f"INSERT INTO {TickRecord._meta.db_table} ({', '.join(TICK_RECORD_COLUMNS)}) "
@@ -241,7 +244,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
             f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "
             f"FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) AS v(s, t, score) {_relationship_upsert()}",
-            [out.tick, *_relationship_columns(state, out)],
+            [out.tick, *relationships],
         )
         if pending:
             inputs = InputLog._meta.db_table
@@ -267,9 +270,11 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
 _PACKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-pack")
 
 
-def _packed(world, state, out, day, elapsed) -> tuple[list, tuple]:
-    """The live state's upsert parameters and the tick's record, both compressed."""
-    return store.live_params(state), _tick_record_row(world, state, out, day, elapsed)
+def _packed(world, state, out, day, elapsed) -> tuple[list, tuple, tuple]:
+    """The live state's upsert parameters and the tick's record, both compressed, and the
+    relationship upsert's columns."""
+    live = store.live_params(state)
+    return live, _tick_record_row(world, state, out, day, elapsed), _relationship_columns(state, out)
 
 
 class _Batch:

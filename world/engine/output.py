@@ -6,6 +6,8 @@ never pays for them."""
 
 from __future__ import annotations
 
+import hashlib
+
 from .state import canonical
 
 # A row of the event log: (kind, agent, location, activity, data, data_js). An engine row names
@@ -23,7 +25,6 @@ class TickOutput:
         self.plan_agents: set = set()
         self.rejected: list[tuple[int, str]] = []
         self.moved: list[int] = []  # agents whose location changed
-        self.digest = ""
         self.rows: list[tuple] = []
         self.memory_rows: list[tuple] = []
         # Names and JSON spellings by place / activity index (tables.py), NO reading the last.
@@ -31,6 +32,7 @@ class TickOutput:
         self._events: list[dict] = []
         self._memories: list[dict] = []
         self._lines: list[str] | None = None
+        self._digest: tuple[int, str] | None = None  # (events hashed, digest)
 
     @classmethod
     def of_events(cls, tick: int, events: list[dict]) -> TickOutput:
@@ -113,6 +115,15 @@ class TickOutput:
         """Event n's data as JSON (canonical, so it can be stored as is)."""
         _, _, _, _, data, data_js = self.rows[n]
         return canonical(data) if data_js is None else data_js
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 of the canonical event lines, joined by newlines: what replay compares.
+        Spelled when first read (the tick reads it on its packing thread, while the rows go to
+        the database), again if events were added since."""
+        if self._digest is None or self._digest[0] != len(self.rows):
+            self._digest = (len(self.rows), hashlib.sha256("\n".join(self.lines()).encode()).hexdigest())
+        return self._digest[1]
 
     def lines(self) -> list[str]:
         """The canonical line of each event (what the digest hashes and the log stores); spelled

@@ -10,7 +10,6 @@ test holds the two to the same event-log digest. Random numbers are drawn as fix
 from __future__ import annotations
 
 import bisect
-import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -101,7 +100,6 @@ def engine_step(state: WorldState, inputs: list[dict] = (), llm_jobs: bool = Tru
     out.moved = np.flatnonzero(before != state.agents.inside).tolist()
     if state.window.is_day_start(out.tick):
         out.moved = list(range(len(state.agents)))
-    out.digest = hashlib.sha256("\n".join(out.lines()).encode()).hexdigest()
     return out
 
 
