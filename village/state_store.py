@@ -13,11 +13,14 @@ more than the rest of the tick together; the rotation keeps the tick's cost flat
 from __future__ import annotations
 
 import gc
+import io
 import json
 import time
 import zlib
 
 import numpy as np
+import psycopg
+import psycopg.copy
 from django.conf import settings
 from django.db import connection
 
@@ -382,14 +385,28 @@ def live_params(state: WorldState) -> list:
 
 
 def copy_rows(cursor, table: str, columns: tuple[str, ...], rows) -> None:
-    """COPY rows into a table (PostgreSQL), logged like a query so query counts see it."""
+    """COPY rows into a table (PostgreSQL), logged like a query so query counts see it. `rows` may
+    also be the rows already spelled by `copy_spelled`."""
     started = time.perf_counter()
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+        if isinstance(rows, bytes):
+            copy.write(rows)
+        else:
+            for row in rows:
+                copy.write_row(row)
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.perf_counter() - started:.3f}"})
+
+
+def copy_spelled(raw, rows) -> bytes:
+    """Rows spelled in COPY's text format by psycopg's own formatter (written to memory through
+    its FileWriter), so that another thread can spell them while this connection is busy."""
+    buffer = io.BytesIO()
+    with psycopg.Cursor(raw) as cursor, psycopg.copy.Copy(cursor, writer=psycopg.copy.FileWriter(buffer)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return buffer.getvalue()
 
 
 def bulk_insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:

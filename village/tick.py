@@ -4,6 +4,7 @@ timer, `simulate` and the admin "step" action all call `tick_advance`."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -186,10 +187,6 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
     then one pipeline of server-bound statements. Schedules are cleared before they are written."""
     plan = sorted(out.plan_agents)
     schedule = AgentSchedule._meta.db_table
-    # The live state and the event log are packed on another thread while this one sends the
-    # rows: zlib lets go of the GIL, and the Python work there (the event lines and their digest,
-    # the relationship columns) runs while this thread waits for PostgreSQL. They go last.
-    packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
     before = _Batch()
     if not getattr(settings, "VILLAGE_TICK_SYNCHRONOUS_COMMIT", False):
         # A tick is a pure function of the state before it and its inputs, both already durable,
@@ -213,24 +210,32 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             [len(out.conversations)],
         )
         chat_ids = [row[0] for row in cursor.fetchall()]
+        # While this thread sends rows and PostgreSQL takes them, another spells the next tables'
+        # rows (psycopg's formatter), then packs the live state and the event log (zlib lets go of
+        # the GIL; the event lines, their digest and the relationship columns are Python work that
+        # runs while this thread waits). What it packs goes last.
+        spell = functools.partial(_PACKER.submit, store.copy_spelled, connection.connection)
+        spelled = [
+            (Memory._meta.db_table, MEMORY_COLUMNS, spell(_memory_rows(state, out))),
+            (AgentLocationVisit._meta.db_table, VISIT_COLUMNS, spell(visits)),
+            (
+                chats,
+                ("id", *CONVERSATION_COLUMNS),
+                spell([(i, *row) for i, row in zip(chat_ids, _conversation_rows(world, out, day), strict=True)]),
+            ),
+            (
+                Conversation.participants.through._meta.db_table,
+                ("conversation_id", "agent_id"),
+                spell([(i, a) for i, c in zip(chat_ids, out.conversations, strict=True) for a in c["participants"]]),
+            ),
+        ]
+        if plan:
+            spelled.append((schedule, SCHEDULE_COLUMNS, spell(_schedule_rows(state, plan, day))))
+        packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
         before.run(cursor)
         store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
-        store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out))
-        store.copy_rows(cursor, AgentLocationVisit._meta.db_table, VISIT_COLUMNS, visits)
-        store.copy_rows(
-            cursor,
-            chats,
-            ("id", *CONVERSATION_COLUMNS),
-            [(i, *row) for i, row in zip(chat_ids, _conversation_rows(world, out, day), strict=True)],
-        )
-        store.copy_rows(
-            cursor,
-            Conversation.participants.through._meta.db_table,
-            ("conversation_id", "agent_id"),
-            [(i, agent) for i, c in zip(chat_ids, out.conversations, strict=True) for agent in c["participants"]],
-        )
-        if plan:
-            store.copy_rows(cursor, schedule, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day))
+        for table, columns, rows in spelled:
+            store.copy_rows(cursor, table, columns, rows.result())
         live, record, relationships = packing.result()
         after = _Batch()
         after.add(
