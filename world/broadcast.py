@@ -6,15 +6,16 @@ A tick frame, as browsers receive it:
     {"type": "tick", "tick": 57, "committed_at": 1767000000.123, "clock": "day 2 10:15",
      "status": "running", "full": false,
      "agents": [{"id", "name", "x", "y", "activity", "icon", "category", "location"}, ...],
+     "walkers": [<id>, <x>, <y>, <id>, <x>, <y>, ...],
      "speech": [{"agent": <id>, "text": "...", "kind": "line" | "chat" | "meeting"}, ...],
      "events": [{"kind", "agent", "name", "location", "activity", "text"}, ...],
      "events_total": 12}
 
-`agents` lists every agent whose position, place or activity may have changed during the tick:
-everyone an event names, with every field but `name` (names never change), and the other
-walkers as `{"id", "x", "y"}` only (they are still walking; only their tile changed), so a
-client merges entries into what it has. On a day's first tick, and every FULL_EVERY ticks, it
-lists the whole village with all fields and `full` is true, so a client that missed something
+`agents` lists everyone an event names, with every field but `name` (names never change), and
+`walkers` the other agents still walking, as flat (id, x, y) triples: only their tile changed (at
+10,000 agents they are thousands a tick, and a dict each tripled the frame). A client merges both
+into what it has. On a day's first tick, and every FULL_EVERY ticks, `agents` lists the whole
+village with all fields, `walkers` is empty and `full` is true, so a client that missed something
 catches up.
 `events` holds at most MAX_EVENTS of the tick's events; `events_total` says how many there were.
 `committed_at` is the wall time (epoch seconds) at which the hook ran, just after the commit."""
@@ -49,17 +50,15 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
     n = len(rows)
     full = out.tick % FULL_EVERY == 0 or window_of(world).is_day_start(out.tick) or len(out.moved) >= n
     named = {a for a in out.event_agents() if a is not None} | set(out.moved)
+    walkers: list[int] = []
     if full:
         agents = [labeller.row(*row) for row in rows]
     else:
+        agents = [_without_name(labeller.row(*rows[i])) for i in sorted(i for i in named if i < n)]
         # A walker no event names is still walking: only its tile changed.
-        walkers = {i for i, row in enumerate(rows) if row[4] < 0}
-        agents = [
-            _without_name(labeller.row(*rows[i]))
-            if i in named
-            else {"id": rows[i][0], "x": rows[i][2], "y": rows[i][3]}
-            for i in sorted((named | walkers) & set(range(n)))
-        ]
+        for i, (agent_id, _, x, y, inside, _) in enumerate(rows):
+            if inside < 0 and i not in named:
+                walkers += (agent_id, x, y)
     events, speech = [], []
     kinds = out.event_kinds()
     for seq, kind in enumerate(kinds):
@@ -93,6 +92,7 @@ def tick_frame(world: World, out, committed_at: float | None = None) -> dict:
         "status": world.status,
         "full": full,
         "agents": agents,
+        "walkers": walkers,
         "speech": speech,
         "events": events,
         "events_total": len(kinds),

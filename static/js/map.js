@@ -161,8 +161,13 @@
     if (msg.tick <= state.tick) return; // already covered by the snapshot
     state.tick = msg.tick;
     state.clock = msg.clock;
-    // Walkers that only moved come as {id, x, y}: merge each entry into what we know.
+    // Merge each entry into what we know; walkers that only moved come as flat (id, x, y) triples.
     for (const a of msg.agents) state.live.set(a.id, { name: `#${a.id}`, ...state.live.get(a.id), ...a });
+    const walkers = msg.walkers || [];
+    for (let k = 0; k + 2 < walkers.length; k += 3) {
+      const id = walkers[k];
+      state.live.set(id, { name: `#${id}`, ...state.live.get(id), x: walkers[k + 1], y: walkers[k + 2] });
+    }
     setStatus(msg.status);
     extendScrubber(msg.tick);
     if (state.past === null) {

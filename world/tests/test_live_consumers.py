@@ -104,10 +104,32 @@ async def test_later_frames_carry_speech_and_changed_agents_only(world):
     whole = {"id", "x", "y", "activity", "icon", "category", "location"}
     for f in frames[1:]:
         for entry in f["agents"]:
-            assert set(entry) in ({"id", "x", "y"}, whole), entry  # walkers that only moved, or all but name
+            assert set(entry) == whole, entry  # all but the name
+        # Walkers that only moved: (id, x, y) triples of agents no entry names.
+        walkers = f["walkers"]
+        assert len(walkers) % 3 == 0 and all(isinstance(v, int) for v in walkers)
+        assert not {a["id"] for a in f["agents"]} & set(walkers[::3])
+    assert any(f["walkers"] for f in frames[1:]), "some agents walked on without an event"
     for f in frames:
         for said in f["speech"]:
             assert isinstance(said["agent"], int) and said["text"]
+    await ws.disconnect()
+
+
+async def test_a_client_merging_frames_sees_the_agents_rows(world):
+    """Folding every frame into the snapshot, as the map does, gives each agent its tile."""
+    ws, _, _ = await connect(f"/ws/world/?world={world.id}")
+    live = {a["id"]: a for a in (await ws.receive_json_from(timeout=5))["agents"]}
+    for _ in range(8):
+        await step(world.id)
+        frame = await ws.receive_json_from(timeout=5)
+        for a in frame["agents"]:
+            live[a["id"]] = {**live.get(a["id"], {}), **a}
+        w = frame["walkers"]
+        for agent_id, x, y in zip(w[::3], w[1::3], w[2::3], strict=True):
+            live[agent_id] = {**live[agent_id], "x": x, "y": y}
+        rows = await sync_to_async(lambda: {a.id: (a.x, a.y) for a in Agent.objects.filter(world=world)})()
+        assert {i: (a["x"], a["y"]) for i, a in live.items()} == rows, frame["tick"]
     await ws.disconnect()
 
 
