@@ -216,6 +216,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         # runs while this thread waits). What it packs goes last.
         spell = functools.partial(_PACKER.submit, store.copy_spelled, connection.connection)
         spelled = [
+            ("agent_tick", store.AGENT_TICK_COLUMNS, spell(store.agent_rows_due(state, out.tick))),
             (Memory._meta.db_table, MEMORY_COLUMNS, spell(_memory_rows(state, out))),
             (AgentLocationVisit._meta.db_table, VISIT_COLUMNS, spell(visits)),
             (
@@ -233,7 +234,6 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             spelled.append((schedule, SCHEDULE_COLUMNS, spell(_schedule_rows(state, plan, day))))
         packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
         before.run(cursor)
-        store.copy_rows(cursor, "agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick))
         for table, columns, rows in spelled:
             store.copy_rows(cursor, table, columns, rows.result())
         live, record, relationships = packing.result()

@@ -461,8 +461,8 @@ def hold_chat(tick: Tick, members: list[int], loc: int, kind: str, rolls) -> Non
     relationships, pairs = state.relationships, tick.out.relationship_pairs
     for (a, b), delta in deltas.items():
         for pair in ((a, b), (b, a)):
-            score = relationships.get(pair, 0.0) + delta
-            relationships[pair] = float(min(100.0, max(-100.0, round(score, 4))))
+            score = round(relationships.get(pair, 0.0) + delta, 4)
+            relationships[pair] = 100.0 if score > 100.0 else -100.0 if score < -100.0 else score
             pairs.add(pair)
     names = [tick.names[m] for m in members]
     place = tick.loc_names[loc]
@@ -485,10 +485,11 @@ def hold_chat(tick: Tick, members: list[int], loc: int, kind: str, rolls) -> Non
             "facts": facts,
         }
     )
-    rounded = [[tick.names[a], tick.names[b], round(d, 4)] for (a, b), d in deltas.items()]
+    # (Each delta is already rounded to 4 places: relationship_delta.)
+    rounded = [[tick.names[a], tick.names[b], d] for (a, b), d in deltas.items()]
     data = {"chat": short_id, "participants": names, "topic": topic, "facts": facts, "deltas": rounded}
     name_js = tables.name_js
-    delta_js = ",".join(f"[{name_js[a]},{name_js[b]},{round(d, 4)!r}]" for (a, b), d in deltas.items())
+    delta_js = ",".join([f"[{name_js[a]},{name_js[b]},{d!r}]" for (a, b), d in deltas.items()])
     data_js = (
         f'{{"chat":"{short_id}","deltas":[{delta_js}],"facts":[{",".join([js(f) for f in facts])}],'
         f'"participants":[{",".join([name_js[m] for m in members])}],"topic":{topic_js(topic)}}}'
