@@ -26,7 +26,8 @@ from economy.audit import audit_record
 from economy.models import ApiToken, LedgerEntry, TierGrant
 from economy.selectors import balance_for
 from economy.tiers import PACKAGES, TIERS
-from village.state_store import bulk_insert
+from world.bulk import bulk_insert
+from world.selectors import window_of
 
 MAX_AMOUNT = 1_000_000  # cents per request: 10,000 aiDollars
 TOKEN_PREFIX = "vlg_"
@@ -181,7 +182,7 @@ def compute_purchase(*, actor, agent_id: int, package: str) -> TierGrant:
     entry = _entry_create(
         actor=actor, agent_id=agent.id, amount=-offer.price, reason=Reason.PURCHASE_COMPUTE, note=package
     )
-    until = agent.world.tick + _ticks_per_day(agent.world) * offer.game_days
+    until = agent.world.tick + window_of(agent.world).ticks_per_day * offer.game_days
     grant = TierGrant.objects.create(
         agent=agent, kind=TierGrant.Kind.BOOST, tier=offer.tier, until_tick=until, ledger_entry=entry
     )
@@ -193,10 +194,6 @@ def compute_purchase(*, actor, agent_id: int, package: str) -> TierGrant:
         data={"tier": offer.tier, "until_tick": until, "ledger_entry": entry.id},
     )
     return grant
-
-
-def _ticks_per_day(world) -> int:
-    return max(1, (world.end_hour - world.start_hour) * 60 // max(1, world.tick_minutes))
 
 
 @transaction.atomic
@@ -214,7 +211,7 @@ def tier_set(*, actor, agent_id: int, tier: str, game_days: int | None = None) -
     )
     grant = None
     if tier != "auto":
-        until = agent.world.tick + _ticks_per_day(agent.world) * game_days if game_days else None
+        until = agent.world.tick + window_of(agent.world).ticks_per_day * game_days if game_days else None
         grant = TierGrant.objects.create(
             agent=agent, kind=TierGrant.Kind.OVERRIDE, tier=tier, until_tick=until, created_by=actor
         )

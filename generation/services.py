@@ -23,6 +23,7 @@ from generation.llm.jobs import Job, JobKind, JobResult, finalize, set_banned_wo
 from generation.models import LLMCacheEntry, LLMCall
 from generation.selectors import usage_by_agent
 from world.models import World
+from world.selectors import window_of
 from world.services import inputs_submit_many
 
 log = logging.getLogger("village.llm")
@@ -266,8 +267,6 @@ def llm_jobs_run(*, world_id: int, jobs: list[dict], backend_name: str | None = 
 
 
 def _now_minute(world: World) -> int:
-    from village.state_store import window_of  # noqa: PLC0415 - the clock lives with the state store
-
     return window_of(world).game_minutes(max(0, world.tick - 1))
 
 
@@ -356,7 +355,7 @@ def interview_answer(*, agent: Agent, question: str, backend_name: str | None = 
     backend = backend_get(backend_name or world.options.get("llm_backend"))
     window_minute = _now_minute(world)
     job = Job(kind=JobKind.INTERVIEW, agent_id=agent.id, job_id=f"interview-{agent.id}-{time.time_ns()}",
-              context={"question": question, "day": world.tick // max(1, _ticks_per_day(world)) + 1})
+              context={"question": question, "day": world.tick // max(1, window_of(world).ticks_per_day) + 1})
     allowed, denied = jobs_gate([job], {agent.id: agent}, backend_model_name(backend))
     enriched = context_enrich(job, agent, window_minute)
     if denied:
@@ -370,6 +369,3 @@ def interview_answer(*, agent: Agent, question: str, backend_name: str | None = 
     memories = sorted(Memory.objects.filter(id__in=ids), key=lambda m: ids.index(m.id))
     return InterviewAnswer(answer=result.output["answer"], memories=memories, outcome=result.outcome)
 
-
-def _ticks_per_day(world: World) -> int:
-    return (world.end_hour - world.start_hour) * 60 // world.tick_minutes

@@ -13,22 +13,19 @@ more than the rest of the tick together; the rotation keeps the tick's cost flat
 from __future__ import annotations
 
 import gc
-import io
 import json
-import time
 import zlib
 
 import numpy as np
-import psycopg
-import psycopg.copy
 from django.conf import settings
 from django.db import connection
 
 from agents.models import Agent, AgentSchedule, Memory, Relationship
+from world.bulk import copy_rows, is_postgres
 from world.engine.build import build_state, fields_prepare
-from world.engine.clock import DayWindow
 from world.engine.state import KEPT_AROUND_ENGINE, NO, WorldState
 from world.models import Activity, LiveState, Location, World
+from world.selectors import window_of
 
 AGENT_COLUMNS = (
     "x",
@@ -70,10 +67,6 @@ AGENT_ROWS_PER_TICK = 250
 GC_FREEZE_AGENTS = 1000
 GC_YOUNG_THRESHOLD = 50_000
 _CACHE: dict[int, WorldState] = {}
-
-
-def window_of(world: World) -> DayWindow:
-    return DayWindow(world.start_hour, world.end_hour, world.tick_minutes)
 
 
 def scripted_for_engine(world: World, locations: list[str], agent_names: list[str]) -> list[dict]:
@@ -311,10 +304,6 @@ def state_forget(world_id: int) -> None:
 # --- bulk writes ---------------------------------------------------------------------------
 
 
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def agent_rows(state: WorldState, which: np.ndarray | None = None) -> list[tuple]:
     a = state.agents
     which = np.arange(len(a)) if which is None else which
@@ -382,44 +371,3 @@ AGENT_TICK_UPDATE = "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.i
 
 def live_params(state: WorldState) -> list:
     return [state.world_id, state.tick, len(state.agents), live_pack(state)]
-
-
-def copy_rows(cursor, table: str, columns: tuple[str, ...], rows) -> None:
-    """COPY rows into a table (PostgreSQL), logged like a query so query counts see it. `rows` may
-    also be the rows already spelled by `copy_spelled`."""
-    started = time.perf_counter()
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with cursor.cursor.copy(sql) as copy:
-        if isinstance(rows, bytes):
-            copy.write(rows)
-        else:
-            for row in rows:
-                copy.write_row(row)
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.perf_counter() - started:.3f}"})
-
-
-def copy_spelled(raw, rows) -> bytes:
-    """Rows spelled in COPY's text format by psycopg's own formatter (written to memory through
-    its FileWriter), so that another thread can spell them while this connection is busy."""
-    buffer = io.BytesIO()
-    with psycopg.Cursor(raw) as cursor, psycopg.copy.Copy(cursor, writer=psycopg.copy.FileWriter(buffer)) as copy:
-        for row in rows:
-            copy.write_row(row)
-    return buffer.getvalue()
-
-
-def bulk_insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows in one statement (COPY on PostgreSQL, executemany elsewhere); the
-    statement is issued even when there are no rows."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if is_postgres():
-            copy_rows(cursor, table, columns, rows)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-
-def jsonb(value) -> str:
-    return json.dumps(value, separators=(",", ":"))

@@ -22,6 +22,7 @@ from economy.services import wages_pay
 from generation.services import llm_jobs_submit
 from village import state_store as store
 from village.reports import report_if_day_end
+from world import bulk
 from world.broadcast import broadcast_tick
 from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, state_digest
 from world.engine.step import TickOutput, engine_step
@@ -130,25 +131,25 @@ def persist(
     agents, so the query count stays flat: on PostgreSQL see _persist_postgres; elsewhere one
     executemany per table. The events go packed into the tick's record (world/eventlog.py)."""
     day = state.window.day_of(out.tick)
-    if store.is_postgres():
+    if bulk.is_postgres():
         _persist_postgres(world, state, out, pending, visits, day, elapsed)
         return
     store.agents_persist(state, tick=out.tick)
-    store.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
+    bulk.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
     _statement(
         f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
         f"VALUES (%s, %s, %s, 'acquaintance', 1, %s) {_relationship_upsert()}",
         [(a, b, score, out.tick) for a, b, score in zip(*_relationship_columns(state, out), strict=True)],
     )
-    store.bulk_insert(AgentLocationVisit, VISIT_COLUMNS, visits)
+    bulk.bulk_insert(AgentLocationVisit, VISIT_COLUMNS, visits)
     schedule_write(state, sorted(out.plan_agents), day)
-    store.bulk_insert(Conversation, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
+    bulk.bulk_insert(Conversation, CONVERSATION_COLUMNS, _conversation_rows(world, out, day))
     _statement(
         f"{_participants_insert()}%s FROM {Conversation._meta.db_table} AS c WHERE c.chat_id = %s",
         [(agent_id, chat) for chat, agent_id in _participants(out)],
     )
     _mark_inputs(pending, out)
-    store.bulk_insert(TickRecord, TICK_RECORD_COLUMNS, [_tick_record_row(world, state, out, day, elapsed)])
+    bulk.bulk_insert(TickRecord, TICK_RECORD_COLUMNS, [_tick_record_row(world, state, out, day, elapsed)])
 
 
 TICK_RECORD_COLUMNS = (
@@ -214,7 +215,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         # rows (psycopg's formatter), then packs the live state and the event log (zlib lets go of
         # the GIL; the event lines, their digest and the relationship columns are Python work that
         # runs while this thread waits). What it packs goes last.
-        spell = functools.partial(_PACKER.submit, store.copy_spelled, connection.connection)
+        spell = functools.partial(_PACKER.submit, bulk.copy_spelled, connection.connection)
         spelled = [
             ("agent_tick", store.AGENT_TICK_COLUMNS, spell(store.agent_rows_due(state, out.tick))),
             (Memory._meta.db_table, MEMORY_COLUMNS, spell(_memory_rows(state, out))),
@@ -235,7 +236,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
         before.run(cursor)
         for table, columns, rows in spelled:
-            store.copy_rows(cursor, table, columns, rows.result())
+            bulk.copy_rows(cursor, table, columns, rows.result())
         live, record, relationships = packing.result()
         after = _Batch()
         after.add(
@@ -314,14 +315,14 @@ def _tick_record_row(world, state, out, day, elapsed) -> tuple:
     database id of each event's agent."""
     ids = state.agents.ids.tolist()
     agent_ids = [None if a is None else ids[a] for a in out.event_agents()]
-    kinds = store.jsonb(kind_counts(out.event_kinds()))
+    kinds = bulk.jsonb(kind_counts(out.event_kinds()))
     log = log_pack(out.lines(), agent_ids)
     return (world.id, out.tick, day, out.digest, len(agent_ids), elapsed * 1000, timezone.now(), log, kinds)
 
 
 def _memory_rows(state, out) -> list[tuple]:
     """From the engine's memory rows (world/engine/output.py), without building their dicts."""
-    minute, tick, jsonb = state.window.game_minutes(out.tick), out.tick, store.jsonb
+    minute, tick, jsonb = state.window.game_minutes(out.tick), out.tick, bulk.jsonb
     return [
         (
             agent_id,
@@ -386,12 +387,12 @@ def schedule_write(state, indices: list[int], day: int) -> None:
         return
     ids = state.agents.ids[indices].tolist()
     table = AgentSchedule._meta.db_table
-    if store.is_postgres():
+    if bulk.is_postgres():
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE day = %s AND agent_id = ANY(%s::bigint[])", [day, ids])
     else:
         _statement(f"DELETE FROM {table} WHERE day = %s AND agent_id = %s", [(day, i) for i in ids])
-    store.bulk_insert(AgentSchedule, SCHEDULE_COLUMNS, _schedule_rows(state, indices, day))
+    bulk.bulk_insert(AgentSchedule, SCHEDULE_COLUMNS, _schedule_rows(state, indices, day))
 
 
 def _schedule_rows(state, indices: list[int], day: int) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Rows the tick spells on its packing thread (`state_store.copy_spelled`) go into PostgreSQL
+"""Rows the tick spells on its packing thread (`state_bulk.copy_spelled`) go into PostgreSQL
 exactly as rows written one by one would: model text with tabs, newlines, backslashes, quotes,
 other scripts and markup, and missing values."""
 
@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from agents.models import Agent, Memory
-from village import state_store as store
 from village.tick import MEMORY_COLUMNS
+from world import bulk
 
 pytestmark = [
     pytest.mark.postgres,
@@ -48,9 +48,9 @@ def test_spelled_rows_arrive_as_written(world):
     ]
     connection.ensure_connection()
     with ThreadPoolExecutor(1) as pool:  # spelled on another thread, as the tick does
-        spelled = pool.submit(store.copy_spelled, connection.connection, rows).result()
+        spelled = pool.submit(bulk.copy_spelled, connection.connection, rows).result()
     with connection.cursor() as cursor:
-        store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, spelled)
+        bulk.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, spelled)
     stored = list(
         Memory.objects.filter(agent=agent, tick=7)
         .order_by("id")
@@ -66,9 +66,9 @@ def test_spelled_rows_match_rows_written_one_by_one(world):
     rows = [(agent.id, "reflection", text, 5, 8, 1, 1, "[]", "", "", agent.id) for text in AWKWARD]
     connection.ensure_connection()
     with connection.cursor() as cursor:
-        store.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, rows)
-        store.copy_rows(
-            cursor, Memory._meta.db_table, MEMORY_COLUMNS, store.copy_spelled(connection.connection, rows)
+        bulk.copy_rows(cursor, Memory._meta.db_table, MEMORY_COLUMNS, rows)
+        bulk.copy_rows(
+            cursor, Memory._meta.db_table, MEMORY_COLUMNS, bulk.copy_spelled(connection.connection, rows)
         )
     texts = list(
         Memory.objects.filter(agent=agent, tick=8).order_by("id").values_list("text", "about_agent_id")
