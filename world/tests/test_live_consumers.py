@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
@@ -41,7 +42,9 @@ async def connect(path):
     return communicator, connected, code
 
 
-step = sync_to_async(
+# On a worker thread, as a tick worker runs; database_sync_to_async closes that thread's connection
+# afterwards, or it would outlive the test database.
+step = database_sync_to_async(
     lambda world_id: tick_advance(world_id=world_id, dispatch_jobs=False), thread_sensitive=False
 )
 
@@ -84,7 +87,7 @@ async def test_a_tick_task_delivered_twice_sends_one_frame(world):
 
     ws, _, _ = await connect(f"/ws/world/?world={world.id}")
     await ws.receive_json_from(timeout=5)
-    run = sync_to_async(lambda: world_tick_run(world_id=world.id, tick=0), thread_sensitive=False)
+    run = database_sync_to_async(lambda: world_tick_run(world_id=world.id, tick=0), thread_sensitive=False)
     assert (await run()).tick == 0
     assert await run() is None  # the world has moved on: the duplicate does nothing
     assert (await ws.receive_json_from(timeout=5))["tick"] == 0

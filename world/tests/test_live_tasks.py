@@ -153,7 +153,9 @@ def test_runvillage_reads_addr_and_port():
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_the_runvillage_timer_ticks_through_the_shared_service(world, monkeypatch):
-    from asgiref.sync import sync_to_async
+    # database_sync_to_async closes the worker thread's connection after each call, or it would
+    # outlive the test database.
+    from channels.db import database_sync_to_async as sync_to_async
 
     await sync_to_async(lambda: World.objects.filter(pk=world.pk).update(status="running"))()
     sleeps = []
