@@ -355,7 +355,7 @@ def interview_answer(*, agent: Agent, question: str, backend_name: str | None = 
     backend = backend_get(backend_name or world.options.get("llm_backend"))
     window_minute = _now_minute(world)
     job = Job(kind=JobKind.INTERVIEW, agent_id=agent.id, job_id=f"interview-{agent.id}-{time.time_ns()}",
-              context={"question": question, "day": world.tick // max(1, window_of(world).ticks_per_day) + 1})
+              context={"question": question, "day": window_of(world).day_of(world.tick)})
     allowed, denied = jobs_gate([job], {agent.id: agent}, backend_model_name(backend))
     enriched = context_enrich(job, agent, window_minute)
     if denied:

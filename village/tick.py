@@ -4,7 +4,6 @@ timer, `simulate` and the admin "step" action all call `tick_advance`."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -215,24 +214,10 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         # rows (psycopg's formatter), then packs the live state and the event log (zlib lets go of
         # the GIL; the event lines, their digest and the relationship columns are Python work that
         # runs while this thread waits). What it packs goes last.
-        spell = functools.partial(_PACKER.submit, bulk.copy_spelled, connection.connection)
         spelled = [
-            ("agent_tick", store.AGENT_TICK_COLUMNS, spell(store.agent_rows_due(state, out.tick))),
-            (Memory._meta.db_table, MEMORY_COLUMNS, spell(_memory_rows(state, out))),
-            (AgentLocationVisit._meta.db_table, VISIT_COLUMNS, spell(visits)),
-            (
-                chats,
-                ("id", *CONVERSATION_COLUMNS),
-                spell([(i, *row) for i, row in zip(chat_ids, _conversation_rows(world, out, day), strict=True)]),
-            ),
-            (
-                Conversation.participants.through._meta.db_table,
-                ("conversation_id", "agent_id"),
-                spell([(i, a) for i, c in zip(chat_ids, out.conversations, strict=True) for a in c["participants"]]),
-            ),
+            (table, columns, _PACKER.submit(bulk.copy_spelled, connection.connection, rows))
+            for table, columns, rows in _copies(world, state, out, visits, chat_ids, plan, day)
         ]
-        if plan:
-            spelled.append((schedule, SCHEDULE_COLUMNS, spell(_schedule_rows(state, plan, day))))
         packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
         before.run(cursor)
         for table, columns, rows in spelled:
@@ -276,6 +261,35 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
 _PACKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="village-pack")
 
 
+def _copies(world, state, out, visits, chat_ids, plan, day) -> list[tuple[str, tuple, list]]:
+    """(table, columns, rows) of each COPY the tick makes on PostgreSQL, in the order they go:
+    the agent rows due this tick (to the temp table), memories, visits, conversations with the
+    ids drawn for them and their participants, and the schedules planned in this tick."""
+    chats = Conversation._meta.db_table
+    copies = [
+        ("agent_tick", store.AGENT_TICK_COLUMNS, store.agent_rows_due(state, out.tick)),
+        (Memory._meta.db_table, MEMORY_COLUMNS, _memory_rows(state, out)),
+        (AgentLocationVisit._meta.db_table, VISIT_COLUMNS, visits),
+        (
+            chats,
+            ("id", *CONVERSATION_COLUMNS),
+            [(i, *row) for i, row in zip(chat_ids, _conversation_rows(world, out, day), strict=True)],
+        ),
+        (
+            Conversation.participants.through._meta.db_table,
+            ("conversation_id", "agent_id"),
+            [
+                (i, agent)
+                for i, c in zip(chat_ids, out.conversations, strict=True)
+                for agent in c["participants"]
+            ],
+        ),
+    ]
+    if plan:
+        copies.append((AgentSchedule._meta.db_table, SCHEDULE_COLUMNS, _schedule_rows(state, plan, day)))
+    return copies
+
+
 def _packed(world, state, out, day, elapsed) -> tuple[list, tuple, tuple]:
     """The live state's upsert parameters and the tick's record, both compressed, and the
     relationship upsert's columns."""
@@ -296,7 +310,8 @@ class _Batch:
 
     def run(self, cursor) -> None:
         cursor.execute(
-            ";\n".join(sql for sql, _ in self.statements), [p for _, params in self.statements for p in params]
+            ";\n".join(sql for sql, _ in self.statements),
+            [p for _, params in self.statements for p in params],
         )
 
     def run_bound(self) -> None:

@@ -34,7 +34,9 @@ def copy_rows(cursor, table: str, columns: tuple[str, ...], rows) -> None:
 
 def copy_spelled(raw, rows) -> bytes:
     """Rows spelled in COPY's text format by psycopg's own formatter (written to memory through
-    its FileWriter), so that another thread can spell them while this connection is busy."""
+    its FileWriter), so that another thread can spell them while this connection is busy. The
+    connection lends only its adapters and its client encoding (no I/O, no lock); a tick never
+    changes either mid-transaction."""
     buffer = io.BytesIO()
     with (
         psycopg.Cursor(raw) as cursor,

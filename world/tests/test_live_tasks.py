@@ -155,9 +155,9 @@ def test_runvillage_reads_addr_and_port():
 async def test_the_runvillage_timer_ticks_through_the_shared_service(world, monkeypatch):
     # database_sync_to_async closes the worker thread's connection after each call, or it would
     # outlive the test database.
-    from channels.db import database_sync_to_async as sync_to_async
+    from channels.db import database_sync_to_async
 
-    await sync_to_async(lambda: World.objects.filter(pk=world.pk).update(status="running"))()
+    await database_sync_to_async(lambda: World.objects.filter(pk=world.pk).update(status="running"))()
     sleeps = []
 
     async def stop_after_two(seconds):
@@ -169,4 +169,6 @@ async def test_the_runvillage_timer_ticks_through_the_shared_service(world, monk
     with pytest.raises(asyncio.CancelledError):
         await tick_timer(0.25)
     assert sleeps == [0.25, 0.25]
-    assert (await sync_to_async(World.objects.get)(pk=world.pk)).tick == 1  # the second check was not due
+    assert (
+        await database_sync_to_async(World.objects.get)(pk=world.pk)
+    ).tick == 1  # the second check was not due
