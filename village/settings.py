@@ -146,9 +146,11 @@ VILLAGE_LLM_DISPATCH = env("VILLAGE_LLM_DISPATCH", default="auto")
 VILLAGE_BANNED_WORDS = env.list("VILLAGE_BANNED_WORDS", default=[])
 VILLAGE_TICK_SECONDS = env.float("VILLAGE_TICK_SECONDS", default=2.0)
 # Scale (village/state_store.py, village/tick.py): agent rows a tick rewrites in big worlds (the
-# packed live state is written whole every tick), and whether a tick's commit waits for the WAL.
+# packed live state is written whole every tick), whether a tick's commit waits for the WAL, and
+# whether the next tick's engine step runs ahead while a tick's rows go in.
 VILLAGE_AGENT_ROWS_PER_TICK = env.int("VILLAGE_AGENT_ROWS_PER_TICK", default=250)
 VILLAGE_TICK_SYNCHRONOUS_COMMIT = env.bool("VILLAGE_TICK_SYNCHRONOUS_COMMIT", default=False)
+VILLAGE_TICK_AHEAD = env.bool("VILLAGE_TICK_AHEAD", default=True)
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import json
-import zlib
 
 import numpy as np
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.db import connection
 
 from agents.models import Agent, AgentSchedule, Memory, Relationship
 from world.bulk import copy_rows, is_postgres
+from world.compress import compress, decompress
 from world.engine.build import build_state, fields_prepare
 from world.engine.state import KEPT_AROUND_ENGINE, NO, WorldState
 from world.models import Activity, LiveState, Location, World
@@ -192,11 +192,11 @@ def live_pack(state: WorldState) -> bytes:
         chunks.append(array.tobytes())
         offset += array.nbytes
     head = json.dumps(header).encode()
-    return zlib.compress(len(head).to_bytes(4, "little") + head + b"".join(chunks), 1)
+    return compress(len(head).to_bytes(4, "little") + head + b"".join(chunks))
 
 
 def live_unpack(data: bytes) -> dict[str, np.ndarray]:
-    raw = zlib.decompress(data)
+    raw = decompress(data)
     size = int.from_bytes(raw[:4], "little")
     header, body = json.loads(raw[4 : 4 + size]), memoryview(raw)[4 + size :]
     out = {}
@@ -297,6 +297,11 @@ def state_cached(world: World) -> WorldState | None:
     return cached
 
 
+def state_put(world: World, state: WorldState) -> None:
+    """Make `state` (the world's state stepped ahead, village/tick.py) the one this process keeps."""
+    _CACHE[world.id] = state
+
+
 def state_forget(world_id: int) -> None:
     _CACHE.pop(world_id, None)
 
@@ -340,7 +345,7 @@ def agents_persist(state: WorldState, *, tick: int | None = None) -> None:
         if is_postgres():
             cursor.execute(AGENT_TICK_TABLE)
             copy_rows(cursor, "agent_tick", AGENT_TICK_COLUMNS, rows)
-            cursor.execute(AGENT_TICK_UPDATE)
+            cursor.execute(AGENT_TICK_UPDATE, [[row[0] for row in rows]])
         else:
             assign = ", ".join(f"{c} = %s" for c in AGENT_COLUMNS)
             cursor.executemany(
@@ -364,7 +369,10 @@ AGENT_TICK_TABLE = "CREATE TEMP TABLE IF NOT EXISTS agent_tick (id bigint, {}) O
         for c in AGENT_COLUMNS
     )
 )
-AGENT_TICK_UPDATE = "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.id".format(
+# The ids again, as an array: the temporary table has no statistics, and without them the planner
+# guesses hundreds of rows and hashes a sequential scan of every agent (7 ms at 10,000 agents for
+# a tick's 250 rows); with them it looks the rows up in the primary key (2 ms).
+AGENT_TICK_UPDATE = "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.id AND a.id = ANY(%s::bigint[])".format(
     Agent._meta.db_table, ", ".join(f"{c} = v.{c}" for c in AGENT_COLUMNS)
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,7 +24,7 @@ from village import state_store as store
 from village.reports import report_if_day_end
 from world import bulk
 from world.broadcast import broadcast_tick
-from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, state_digest
+from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, state_digest, state_fork
 from world.engine.step import TickOutput, engine_step
 from world.eventlog import kind_counts, log_pack
 from world.models import InputLog, Snapshot, TickRecord, World
@@ -57,22 +58,89 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
                 InputLog.objects.filter(world=world, status=InputLog.Status.PENDING).order_by("id")
             )
             inputs = [{"seq": row.id, "kind": row.kind, "payload": row.payload} for row in pending]
-            # 3-7. Scheduler, decide, resolve, update, emit.
-            before, done = state.agents.inside.copy(), state.agents.tasks_done.copy()
-            out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
+            # 3-7. Scheduler, decide, resolve, update, emit: stepped ahead already when nothing
+            # came in since (see ahead_take), else now.
+            stepped = ahead_take(world_id, state, dispatch_jobs, inputs)
+            if stepped is not None:
+                state, out, before, done = stepped
+                store.state_put(world, state)
+            else:
+                before, done = state.agents.inside.copy(), state.agents.tasks_done.copy()
+                out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
             shifts = shifts_ended(state, out, before, done)
             visits = visits_ended(state, out, before)
-            # 8. Persist the diff in one transaction.
-            persist(world, state, out, pending, visits, time.perf_counter() - started)
+            # 8. Persist the diff in one transaction; meanwhile the next tick is stepped ahead.
+            persist(
+                world,
+                state,
+                out,
+                pending,
+                visits,
+                time.perf_counter() - started,
+                ahead_of(world_id, state, dispatch_jobs),
+            )
             for effect in SIDE_EFFECTS:
                 effect(world, out, state.agents.ids)
             wages_pay(out.tick, shifts)
     except Exception:
         store.state_forget(world_id)  # the in-memory state may be half-stepped
+        _AHEAD.pop(world_id, None)
         raise
     for hook in AFTER_COMMIT:
         transaction.on_commit(lambda hook=hook: hook(world_id, out))
     return out
+
+
+# --- stepping ahead ------------------------------------------------------------------------
+# A tick spends most of its time waiting for PostgreSQL to take its rows, one core's worth of
+# work while the process's own core idles. The engine step of the next tick needs only the state
+# this tick leaves and that tick's inputs, and most ticks have none: so while this tick's rows go
+# in, the packing thread steps a copy of the state (world/engine/state.py, state_fork) one tick
+# on, with no inputs. The next tick takes that result when nothing came in meanwhile and its
+# state is the very one the copy was made of (same process, same tick, nothing reloaded);
+# otherwise it is dropped and the tick is stepped as usual. The engine is a pure function of
+# state and inputs, so either way the tick is the same (tests: test_tick_ahead.py).
+_AHEAD: dict[int, tuple] = {}
+
+
+def ahead_of(world_id: int, state, llm_jobs: bool):
+    """The work that steps the next tick ahead, for the packing thread (None when switched off)."""
+    if not getattr(settings, "VILLAGE_TICK_AHEAD", True):
+        return None
+
+    def step_ahead():
+        fork = state_fork(state)
+        before, done = fork.agents.inside.copy(), fork.agents.tasks_done.copy()
+        return fork, engine_step(fork, [], llm_jobs=llm_jobs), before, done
+
+    def start():
+        _AHEAD[world_id] = (state, state.tick, llm_jobs, _PACKER.submit(step_ahead))
+
+    return start
+
+
+def ahead_wait(world_id: int) -> None:
+    """Block until the world's step ahead, if one is under way, is done (a benchmark counts that
+    time as the tick's)."""
+    ahead = _AHEAD.get(world_id)
+    if ahead is not None:
+        futures.wait([ahead[3]])
+
+
+def ahead_take(world_id: int, state, llm_jobs: bool, inputs: list) -> tuple | None:
+    """(stepped state, output, inside before, tasks done before) for this tick if it was stepped
+    ahead from this very state with no inputs, else None."""
+    ahead = _AHEAD.pop(world_id, None)
+    if ahead is None or inputs:
+        return None
+    base, tick, jobs, future = ahead
+    if base is not state or tick != state.tick or jobs != llm_jobs:
+        return None
+    try:
+        return future.result()
+    except Exception:  # stepped again in place, where the same error is raised in the tick
+        log.exception("stepping world %s ahead to tick %s failed", world_id, tick)
+        return None
 
 
 def _left_a_place(out: TickOutput, before: np.ndarray) -> np.ndarray:
@@ -124,15 +192,24 @@ def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
 
 
 def persist(
-    world: World, state, out: TickOutput, pending: list[InputLog], visits: list[tuple], elapsed: float
+    world: World,
+    state,
+    out: TickOutput,
+    pending: list[InputLog],
+    visits: list[tuple],
+    elapsed: float,
+    meanwhile=None,
 ) -> None:
     """The tick's diff in bulk, with the same statements every tick whatever the number of
     agents, so the query count stays flat: on PostgreSQL see _persist_postgres; elsewhere one
-    executemany per table. The events go packed into the tick's record (world/eventlog.py)."""
+    executemany per table. The events go packed into the tick's record (world/eventlog.py).
+    `meanwhile` starts work for the packing thread once it has packed the tick's rows."""
     day = state.window.day_of(out.tick)
     if bulk.is_postgres():
-        _persist_postgres(world, state, out, pending, visits, day, elapsed)
+        _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhile)
         return
+    if meanwhile is not None:
+        meanwhile()
     store.agents_persist(state, tick=out.tick)
     bulk.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
     _statement(
@@ -181,7 +258,7 @@ SCHEDULE_COLUMNS = ("agent_id", "day", "slot_hour", "activity_id", "location_id"
 CONVERSATION_COLUMNS = ("world_id", "chat_id", "kind", "tick", "day", "location", "topic", "lines")
 
 
-def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
+def _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhile=None) -> None:
     """Round trips, not rows, are what a busy machine makes expensive: the conversations' ids,
     one batch of statements (Django's client-side binding takes several per execute), the COPYs,
     then one pipeline of server-bound statements. Schedules are cleared before they are written."""
@@ -211,14 +288,18 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
         )
         chat_ids = [row[0] for row in cursor.fetchall()]
         # While this thread sends rows and PostgreSQL takes them, another spells the next tables'
-        # rows (psycopg's formatter), then packs the live state and the event log (zlib lets go of
+        # rows (psycopg's formatter), then packs the live state and the event log (zstandard lets go of
         # the GIL; the event lines, their digest and the relationship columns are Python work that
         # runs while this thread waits). What it packs goes last.
+        copies = _copies(world, state, out, visits, chat_ids, plan, day)
+        agent_rows = copies[0][2]
         spelled = [
             (table, columns, _PACKER.submit(bulk.copy_spelled, connection.connection, rows))
-            for table, columns, rows in _copies(world, state, out, visits, chat_ids, plan, day)
+            for table, columns, rows in copies
         ]
         packing = _PACKER.submit(_packed, world, state, out, day, elapsed)
+        if meanwhile is not None:
+            meanwhile()
         before.run(cursor)
         for table, columns, rows in spelled:
             bulk.copy_rows(cursor, table, columns, rows.result())
@@ -230,7 +311,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed) -> None:
             record,
         )
         after.add(store.LIVE_UPSERT, live)
-        after.add(store.AGENT_TICK_UPDATE)
+        after.add(store.AGENT_TICK_UPDATE, [[row[0] for row in agent_rows]])
         after.add(
             f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
             f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "

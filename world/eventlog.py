@@ -12,12 +12,13 @@ none of the kinds it wants without unpacking them."""
 from __future__ import annotations
 
 import json
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
+from world.compress import compress, decompress
 
 NONE = -1  # an event without an agent
 
@@ -38,14 +39,14 @@ def log_pack(lines: list[str], agent_ids: Iterable[int | None]) -> bytes:
     """A tick's canonical event lines and each event's agent id (None: no agent), compressed."""
     ids = np.fromiter((NONE if a is None else a for a in agent_ids), np.int64, count=len(lines))
     text = "\n".join(lines).encode()
-    return zlib.compress(len(lines).to_bytes(4, "little") + ids.tobytes() + text, 1)
+    return compress(len(lines).to_bytes(4, "little") + ids.tobytes() + text)
 
 
 def log_unpack(blob: bytes) -> tuple[list[str], list[int | None]]:
     """(canonical lines, agent ids) of a packed log."""
     if not blob:
         return [], []
-    raw = zlib.decompress(bytes(blob))
+    raw = decompress(blob)
     count = int.from_bytes(raw[:4], "little")
     end = 4 + 8 * count
     ids = np.frombuffer(raw[4:end], np.int64).tolist()

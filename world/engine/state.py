@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -138,6 +138,21 @@ DYNAMIC = (
     "plan_act",
     "plan_loc",
 )
+
+
+def state_fork(state: WorldState) -> WorldState:
+    """A copy the engine can step without touching `state`: everything a tick changes (the
+    per-agent arrays, today's plan sources, relationships, facts and who knows them) is copied;
+    the static tables (map, places, activities, personas) and their derived lookups are shared."""
+    agents = state.agents
+    changing = {name: getattr(agents, name).copy() for name in (*DYNAMIC, *KEPT_AROUND_ENGINE)}
+    return replace(
+        state,
+        agents=replace(agents, **changing, plan_source=list(agents.plan_source)),
+        relationships=dict(state.relationships),
+        facts=dict(state.facts),
+        known=[set(keys) for keys in state.known],
+    )
 
 
 def dynamic_dict(state: WorldState) -> dict:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 
 from django.urls import reverse
 
 from village.tick import tick_advance
+from world.compress import ZSTD_MAGIC
 from world.eventlog import (
     events_all,
     events_of_day,
@@ -27,6 +29,13 @@ def run(world, ticks: int) -> list:
     outs = [tick_advance(world_id=world.id, dispatch_jobs=False) for _ in range(ticks)]
     world.refresh_from_db()
     return outs
+
+
+def test_logs_packed_with_zlib_before_zstandard_still_read():
+    lines = ['[3,0,"arrive",1,"Cafe",null,{}]']
+    old = zlib.compress((1).to_bytes(4, "little") + (42).to_bytes(8, "little") + lines[0].encode(), 1)
+    assert log_unpack(old) == (lines, [42])
+    assert log_pack(lines, [42])[:4] == ZSTD_MAGIC
 
 
 def test_packing_round_trips_lines_and_agent_ids():
