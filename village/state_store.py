@@ -372,8 +372,10 @@ AGENT_TICK_TABLE = "CREATE TEMP TABLE IF NOT EXISTS agent_tick (id bigint, {}) O
 # The ids again, as an array: the temporary table has no statistics, and without them the planner
 # guesses hundreds of rows and hashes a sequential scan of every agent (7 ms at 10,000 agents for
 # a tick's 250 rows); with them it looks the rows up in the primary key (2 ms).
-AGENT_TICK_UPDATE = "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.id AND a.id = ANY(%s::bigint[])".format(
-    Agent._meta.db_table, ", ".join(f"{c} = v.{c}" for c in AGENT_COLUMNS)
+AGENT_TICK_UPDATE = (
+    "UPDATE {} AS a SET {} FROM agent_tick AS v WHERE a.id = v.id AND a.id = ANY(%s::bigint[])".format(
+        Agent._meta.db_table, ", ".join(f"{c} = v.{c}" for c in AGENT_COLUMNS)
+    )
 )
 
 

@@ -57,7 +57,10 @@ def test_ticks_stepped_ahead_are_the_ticks_stepped_in_place(transactional_db, se
     assert fast[2] >= 25, "most ticks took the step made ahead"
     assert slow[2] == 0
     assert fast[:2] == slow[:2]
-    assert Memory.objects.filter(agent__world=ahead).count() == Memory.objects.filter(agent__world=in_place).count()
+    assert (
+        Memory.objects.filter(agent__world=ahead).count()
+        == Memory.objects.filter(agent__world=in_place).count()
+    )
     assert Memory.objects.filter(agent__world=ahead).count() > 0
 
 
@@ -74,7 +77,9 @@ def test_an_input_between_ticks_drops_the_step_ahead_and_is_applied(transactiona
     assert fast[2] <= 20 - 1 - 3, "the ticks with an input were stepped in place"
     assert InputLog.objects.filter(world=ahead, status=InputLog.Status.PENDING).count() == 0
     statuses = list(InputLog.objects.filter(world=ahead).order_by("id").values_list("status", "applied_tick"))
-    assert statuses == list(InputLog.objects.filter(world=in_place).order_by("id").values_list("status", "applied_tick"))
+    assert statuses == list(
+        InputLog.objects.filter(world=in_place).order_by("id").values_list("status", "applied_tick")
+    )
 
 
 def test_a_reloaded_state_does_not_take_a_step_made_from_the_old_one(transactional_db, settings):
