@@ -176,14 +176,14 @@ def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
     gone = _left_a_place(out, before)
     # (A visit that would end in the tick it began, as at a new world's first tick, is none.)
     left = gone[agents.since[gone] < out.tick]
-    since = agents.since[left].tolist()
+    since = agents.since[left]
     rows = list(
         zip(
             agents.ids[left].tolist(),
             state.locations.ids[before[left]].tolist(),
-            [window.day_of(s) for s in since],
-            since,
-            [out.tick] * len(since),
+            (since // window.ticks_per_day + 1).tolist(),  # window.day_of
+            since.tolist(),
+            [out.tick] * len(left),
             strict=True,
         )
     )
@@ -274,7 +274,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhil
     if plan:
         before.add(
             f"DELETE FROM {schedule} WHERE day = %s AND agent_id = ANY(%s::bigint[])",
-            [day, state.agents.ids[plan].tolist()],
+            [day, bulk.pg_array(state.agents.ids[plan].tolist())],
         )
     chats = Conversation._meta.db_table
     with connection.cursor() as cursor:
@@ -311,7 +311,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhil
             record,
         )
         after.add(store.LIVE_UPSERT, live)
-        after.add(store.AGENT_TICK_UPDATE, [[row[0] for row in agent_rows]])
+        after.add(store.AGENT_TICK_UPDATE, [bulk.pg_array([row[0] for row in agent_rows])])
         after.add(
             f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
             f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "
@@ -375,7 +375,8 @@ def _packed(world, state, out, day, elapsed) -> tuple[list, tuple, tuple]:
     """The live state's upsert parameters and the tick's record, both compressed, and the
     relationship upsert's columns."""
     live = store.live_params(state)
-    return live, _tick_record_row(world, state, out, day, elapsed), _relationship_columns(state, out)
+    relationships = tuple(bulk.pg_array(column) for column in _relationship_columns(state, out))
+    return live, _tick_record_row(world, state, out, day, elapsed), relationships
 
 
 class _Batch:
@@ -439,12 +440,9 @@ def _memory_rows(state, out) -> list[tuple]:
 
 def _relationship_columns(state, out) -> tuple[list, list, list]:
     pairs = sorted(out.relationship_pairs)
+    index = np.array(pairs, np.int64).reshape(-1, 2)
     ids = state.agents.ids
-    return (
-        [int(ids[a]) for a, _ in pairs],
-        [int(ids[b]) for _, b in pairs],
-        [state.relationships[p] for p in pairs],
-    )
+    return ids[index[:, 0]].tolist(), ids[index[:, 1]].tolist(), [state.relationships[p] for p in pairs]
 
 
 def _relationship_upsert() -> str:

@@ -126,10 +126,11 @@ def build_state(
     state.relationships = {
         (index[a], index[b]): float(s) for a, b, s in relationships if a in index and b in index
     }
-    state.known = [set() for _ in range(len(state.agents))]
+    known = [set() for _ in range(len(state.agents))]
     for memory in memories:
         key = memory.get("fact_key")
         if key and memory["agent_id"] in index:
             state.facts.setdefault(key, (memory["fact_text"], int(memory["importance"])))
-            state.known[index[memory["agent_id"]]].add(key)
+            known[index[memory["agent_id"]]].add(key)
+    state.known = [frozenset(keys) for keys in known]
     return state

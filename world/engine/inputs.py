@@ -209,7 +209,7 @@ def board_posted(tick, payload) -> None:
         raise Rejected(f"post {ref} is already on the board")
     key, text = board_fact_key(tick.day, ref), f"{tick.names[i]}{_POSTED}{title}"
     state.facts[key] = (text, BOARD_FACT_IMPORTANCE)
-    state.known[i].add(key)
+    state.known[i] = state.known[i] | {key}
     tick.remember(i, "observation", f"My post is up on the board: {title}", BOARD_FACT_IMPORTANCE, key, text)
     tick.out.event("board.posted", int(i), post=ref)
 

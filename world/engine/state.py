@@ -105,7 +105,9 @@ class WorldState:
     agents: Agents
     relationships: dict[tuple[int, int], float] = field(default_factory=dict)
     facts: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (text, importance)
-    known: list[set[str]] = field(default_factory=list)  # per agent fact keys
+    # Per agent, the fact keys it knows; frozen, so that a tick replaces the set it adds to and a
+    # copy of the state (state_fork) can share the others.
+    known: list[frozenset[str]] = field(default_factory=list)
     max_concurrent_chats: int = 0  # 0 = no cap
     reflect_threshold: int = 40
     options: dict = field(default_factory=dict)
@@ -151,7 +153,7 @@ def state_fork(state: WorldState) -> WorldState:
         agents=replace(agents, **changing, plan_source=list(agents.plan_source)),
         relationships=dict(state.relationships),
         facts=dict(state.facts),
-        known=[set(keys) for keys in state.known],
+        known=list(state.known),
     )
 
 
@@ -177,7 +179,7 @@ def load_dynamic(state: WorldState, data: dict) -> None:
     state.tick = int(data["tick"])
     state.relationships = {(int(a), int(b)): float(s) for a, b, s in data["relationships"]}
     state.facts = {k: (v[0], int(v[1])) for k, v in data["facts"].items()}
-    state.known = [set(x) for x in data["known"]]
+    state.known = [frozenset(x) for x in data["known"]]
 
 
 def canonical(obj) -> str:

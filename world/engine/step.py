@@ -423,7 +423,7 @@ def share_facts(tick: Tick, members: list[int]) -> list[str]:
         text, importance = state.facts[key]
         for m in listeners:
             if key not in state.known[m]:
-                state.known[m].add(key)
+                state.known[m] = state.known[m] | {key}
                 tick.remember(
                     m,
                     "conversation",
