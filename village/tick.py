@@ -5,6 +5,7 @@ timer, `simulate` and the admin "step" action all call `tick_advance`."""
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +38,18 @@ SIDE_EFFECTS = (board_posts_from_tick, board_replies_from_tick)
 AFTER_COMMIT = (broadcast_tick, llm_jobs_submit, report_if_day_end)
 
 
+# A process that ticks hands the GIL between its threads every half millisecond instead of every
+# five: the thread that talks to PostgreSQL needs it for a moment after each answer, while the
+# packing thread runs long stretches of Python (spelling rows, stepping ahead); at five
+# milliseconds the database sat idle waiting for the next statement.
+SWITCH_INTERVAL_S = 0.0005
+
+
 def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | None:
     """Run the world's next tick once. Returns None when another caller already ran it."""
     started = time.perf_counter()
+    if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
     # The map and the scripted events are read only when the state is (re)loaded.
     world = World.objects.defer(*World.LOAD_ONLY_FIELDS).get(pk=world_id)
     expected = world.tick

@@ -32,6 +32,7 @@ class TickOutput:
         self._events: list[dict] = []
         self._memories: list[dict] = []
         self._lines: list[str] | None = None
+        self._kinds: list[str] = []
         self._digest: tuple[int, str] | None = None  # (events hashed, digest)
 
     @classmethod
@@ -66,7 +67,8 @@ class TickOutput:
         """The dicts of the events of these kinds only, in order (the others are not built)."""
         if len(self._events) == len(self.rows):
             return [e for e in self._events if e["kind"] in kinds]
-        return self._dicts((n, row) for n, row in enumerate(self.rows) if row[0] in kinds)
+        rows = self.rows
+        return self._dicts([(n, rows[n]) for n, kind in enumerate(self.event_kinds()) if kind in kinds])
 
     def event_at(self, n: int) -> dict:
         if n < len(self._events):
@@ -109,7 +111,10 @@ class TickOutput:
         return [row[1] for row in self.rows]
 
     def event_kinds(self) -> list[str]:
-        return [row[0] for row in self.rows]
+        """Each event's kind, in order (kept: the tick reads them several times)."""
+        if len(self._kinds) != len(self.rows):
+            self._kinds = [row[0] for row in self.rows]
+        return self._kinds
 
     def payload(self, n: int) -> str:
         """Event n's data as JSON (canonical, so it can be stored as is)."""
