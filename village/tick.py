@@ -9,6 +9,7 @@ import sys
 import time
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
@@ -25,7 +26,7 @@ from village import state_store as store
 from village.reports import report_if_day_end
 from world import bulk
 from world.broadcast import broadcast_tick
-from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, state_digest, state_fork
+from world.engine.state import KEPT_AROUND_ENGINE, NO, dynamic_dict, fork_settle, state_digest, state_fork
 from world.engine.step import TickOutput, engine_step
 from world.eventlog import kind_counts, log_pack
 from world.models import InputLog, Snapshot, TickRecord, World
@@ -105,16 +106,28 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
 # A tick spends most of its time waiting for PostgreSQL to take its rows, one core's worth of
 # work while the process's own core idles. The engine step of the next tick needs only the state
 # this tick leaves and that tick's inputs, and most ticks have none: so while this tick's rows go
-# in, the packing thread steps a copy of the state (world/engine/state.py, state_fork) one tick
+# in, the packing thread steps a fork of the state (world/engine/state.py, state_fork) one tick
 # on, with no inputs. The next tick takes that result when nothing came in meanwhile and its
-# state is the very one the copy was made of (same process, same tick, nothing reloaded);
-# otherwise it is dropped and the tick is stepped as usual. The engine is a pure function of
-# state and inputs, so either way the tick is the same (tests: test_tick_ahead.py).
-_AHEAD: dict[int, tuple] = {}
+# state is the very one the fork was made of (same process, same tick, nothing reloaded);
+# otherwise it is dropped and the tick is stepped as usual. Until it is taken the state it was
+# forked from is untouched. The engine is a pure function of state and inputs, so either way the
+# tick is the same (tests: world/tests/test_tick_ahead.py).
+
+
+@dataclass
+class _Ahead:
+    base: object  # the state forked
+    tick: int
+    llm_jobs: bool
+    future: futures.Future  # -> (fork stepped, output, inside before, tasks done before)
+
+
+_AHEAD: dict[int, _Ahead] = {}
 
 
 def ahead_of(world_id: int, state, llm_jobs: bool):
-    """The work that steps the next tick ahead, for the packing thread (None when switched off)."""
+    """The work that steps the next tick ahead, to start on the packing thread once this tick's
+    rows are packed; None when switched off."""
     if not getattr(settings, "VILLAGE_TICK_AHEAD", True):
         return None
 
@@ -124,7 +137,7 @@ def ahead_of(world_id: int, state, llm_jobs: bool):
         return fork, engine_step(fork, [], llm_jobs=llm_jobs), before, done
 
     def start():
-        _AHEAD[world_id] = (state, state.tick, llm_jobs, _PACKER.submit(step_ahead))
+        _AHEAD[world_id] = _Ahead(state, state.tick, llm_jobs, _PACKER.submit(step_ahead))
 
     return start
 
@@ -134,23 +147,24 @@ def ahead_wait(world_id: int) -> None:
     time as the tick's)."""
     ahead = _AHEAD.get(world_id)
     if ahead is not None:
-        futures.wait([ahead[3]])
+        futures.wait([ahead.future])
 
 
 def ahead_take(world_id: int, state, llm_jobs: bool, inputs: list) -> tuple | None:
-    """(stepped state, output, inside before, tasks done before) for this tick if it was stepped
+    """(stepped fork, output, inside before, tasks done before) for this tick if it was stepped
     ahead from this very state with no inputs, else None."""
     ahead = _AHEAD.pop(world_id, None)
-    if ahead is None or inputs:
+    if ahead is None or inputs or ahead.base is not state:
         return None
-    base, tick, jobs, future = ahead
-    if base is not state or tick != state.tick or jobs != llm_jobs:
+    if ahead.tick != state.tick or ahead.llm_jobs != llm_jobs:
         return None
     try:
-        return future.result()
+        stepped = ahead.future.result()
     except Exception:  # stepped again in place, where the same error is raised in the tick
-        log.exception("stepping world %s ahead to tick %s failed", world_id, tick)
+        log.exception("stepping world %s ahead to tick %s failed", world_id, ahead.tick)
         return None
+    fork_settle(stepped[0])
+    return stepped
 
 
 def _left_a_place(out: TickOutput, before: np.ndarray) -> np.ndarray:
@@ -213,13 +227,19 @@ def persist(
     """The tick's diff in bulk, with the same statements every tick whatever the number of
     agents, so the query count stays flat: on PostgreSQL see _persist_postgres; elsewhere one
     executemany per table. The events go packed into the tick's record (world/eventlog.py).
-    `meanwhile` starts work for the packing thread once it has packed the tick's rows."""
+    `meanwhile` starts work for the packing thread once the tick's rows no longer read the state
+    (packed, on PostgreSQL; written, elsewhere)."""
     day = state.window.day_of(out.tick)
     if bulk.is_postgres():
         _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhile)
         return
+    _persist_each(world, state, out, pending, visits, day, elapsed)
     if meanwhile is not None:
         meanwhile()
+
+
+def _persist_each(world, state, out, pending, visits, day, elapsed) -> None:
+    """One executemany per table (SQLite and the rest)."""
     store.agents_persist(state, tick=out.tick)
     bulk.bulk_insert(Memory, MEMORY_COLUMNS, _memory_rows(state, out))
     _statement(

@@ -142,19 +142,47 @@ DYNAMIC = (
 )
 
 
+class ScoresOver(dict):
+    """Relationship scores written over others that are only read: what a fork of the state
+    writes, in itself, over the relationships of the state it was forked from (the engine only
+    `get`s and sets scores)."""
+
+    __slots__ = ("under",)
+
+    def __init__(self, under: dict):
+        super().__init__()
+        self.under = under
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return self.under.get(key, default)
+
+
 def state_fork(state: WorldState) -> WorldState:
-    """A copy the engine can step without touching `state`: everything a tick changes (the
-    per-agent arrays, today's plan sources, relationships, facts and who knows them) is copied;
-    the static tables (map, places, activities, personas) and their derived lookups are shared."""
+    """A copy the engine can step without touching `state`: the per-agent arrays, today's plan
+    sources, the facts and who knows them are copied; the static tables (map, places, activities,
+    personas) and their derived lookups are shared; the relationships, which grow every day and
+    would soon cost more to copy than a tick, are read through (ScoresOver) until `fork_settle`."""
     agents = state.agents
     changing = {name: getattr(agents, name).copy() for name in (*DYNAMIC, *KEPT_AROUND_ENGINE)}
     return replace(
         state,
         agents=replace(agents, **changing, plan_source=list(agents.plan_source)),
-        relationships=dict(state.relationships),
         facts=dict(state.facts),
         known=list(state.known),
+        relationships=ScoresOver(state.relationships),
     )
+
+
+def fork_settle(fork: WorldState) -> None:
+    """Make a stepped fork stand alone, as the state from now on: its relationship scores go into
+    the relationships it read through, which become its own (the state it was forked from is
+    done with)."""
+    if isinstance(fork.relationships, ScoresOver):
+        under = fork.relationships.under
+        under.update(fork.relationships)
+        fork.relationships = under
 
 
 def dynamic_dict(state: WorldState) -> dict:
