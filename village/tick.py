@@ -80,16 +80,10 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
                 out = engine_step(state, inputs, llm_jobs=dispatch_jobs)
             shifts = shifts_ended(state, out, before, done)
             visits = visits_ended(state, out, before)
-            # 8. Persist the diff in one transaction; meanwhile the next tick is stepped ahead.
-            persist(
-                world,
-                state,
-                out,
-                pending,
-                visits,
-                time.perf_counter() - started,
-                ahead_of(world_id, state, dispatch_jobs),
-            )
+            # 8. Persist the diff in one transaction; meanwhile the next tick is stepped ahead,
+            # unless this one found inputs (they tend to keep coming, and would void the step).
+            ahead = None if inputs else ahead_of(world_id, state, dispatch_jobs)
+            persist(world, state, out, pending, visits, time.perf_counter() - started, ahead)
             for effect in SIDE_EFFECTS:
                 effect(world, out, state.agents.ids)
             wages_pay(out.tick, shifts)
@@ -110,7 +104,8 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
 # on, with no inputs. The next tick takes that result when nothing came in meanwhile and its
 # state is the very one the fork was made of (same process, same tick, nothing reloaded);
 # otherwise it is dropped and the tick is stepped as usual. Until it is taken the state it was
-# forked from is untouched. The engine is a pure function of state and inputs, so either way the
+# forked from is untouched. Where inputs come often (model answers while LLM jobs run) most steps
+# would be dropped, so a tick that found inputs does not step the next one ahead. The engine is a pure function of state and inputs, so either way the
 # tick is the same (tests: world/tests/test_tick_ahead.py).
 
 
