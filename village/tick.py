@@ -105,8 +105,9 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
 # state is the very one the fork was made of (same process, same tick, nothing reloaded);
 # otherwise it is dropped and the tick is stepped as usual. Until it is taken the state it was
 # forked from is untouched. Where inputs come often (model answers while LLM jobs run) most steps
-# would be dropped, so a tick that found inputs does not step the next one ahead. The engine is a pure function of state and inputs, so either way the
-# tick is the same (tests: world/tests/test_tick_ahead.py).
+# would be dropped, so a tick that found inputs does not step the next one ahead. The engine is
+# a pure function of state and inputs: either way the tick is the same (tests:
+# world/tests/test_tick_ahead.py).
 
 
 @dataclass
@@ -313,9 +314,10 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhil
         )
         chat_ids = [row[0] for row in cursor.fetchall()]
         # While this thread sends rows and PostgreSQL takes them, another spells the next tables'
-        # rows (psycopg's formatter), then packs the live state and the event log (zstandard lets go of
-        # the GIL; the event lines, their digest and the relationship columns are Python work that
-        # runs while this thread waits). What it packs goes last.
+        # rows (psycopg's formatter), then packs the live state and the event log (zstandard lets
+        # go of the GIL; the event lines, their digest and the relationship columns are Python
+        # work that runs while this thread waits), then steps the next tick ahead. What it packs
+        # goes last.
         copies = _copies(world, state, out, visits, chat_ids, plan, day)
         agent_rows = copies[0][2]
         spelled = [
