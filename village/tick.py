@@ -61,6 +61,7 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
                 tick=F("tick") + 1, last_tick_at=timezone.now()
             ):
                 return None
+            kept = store.state_cached(world) is not None  # this process ran the last tick
             state = store.state_get(world)
             if state.window.is_day_start(expected):
                 snapshot_create(world=world, state=state, label=f"day {state.window.day_of(expected)} start")
@@ -81,8 +82,8 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
             shifts = shifts_ended(state, out, before, done)
             visits = visits_ended(state, out, before)
             # 8. Persist the diff in one transaction; meanwhile the next tick is stepped ahead,
-            # unless this one found inputs (they tend to keep coming, and would void the step).
-            ahead = None if inputs else ahead_of(world_id, state, dispatch_jobs)
+            # unless this one found inputs or had to load the state (see "stepping ahead").
+            ahead = ahead_of(world_id, state, dispatch_jobs) if kept and not inputs else None
             persist(world, state, out, pending, visits, time.perf_counter() - started, ahead)
             for effect in SIDE_EFFECTS:
                 effect(world, out, state.agents.ids)
@@ -104,9 +105,11 @@ def tick_advance(*, world_id: int, dispatch_jobs: bool = True) -> TickOutput | N
 # on, with no inputs. The next tick takes that result when nothing came in meanwhile and its
 # state is the very one the fork was made of (same process, same tick, nothing reloaded);
 # otherwise it is dropped and the tick is stepped as usual. Until it is taken the state it was
-# forked from is untouched. Where inputs come often (model answers while LLM jobs run) most steps
-# would be dropped, so a tick that found inputs does not step the next one ahead. The engine is
-# a pure function of state and inputs: either way the tick is the same (tests:
+# forked from is untouched. A step that would likely be dropped is not made: not after a tick
+# that found inputs (where they come, model answers while LLM jobs run, they keep coming), nor
+# after one that had to load the state (the tick before ran elsewhere, as when a pool of Celery
+# workers shares the ticks: the next one will likely run elsewhere too). The engine is a pure
+# function of state and inputs: either way the tick is the same (tests:
 # world/tests/test_tick_ahead.py).
 
 
