@@ -142,10 +142,14 @@ DYNAMIC = (
 )
 
 
+_NONE = object()
+
+
 class ScoresOver(dict):
     """Relationship scores written over others that are only read: what a fork of the state
-    writes, in itself, over the relationships of the state it was forked from (the engine only
-    `get`s and sets scores)."""
+    writes, in itself, over the relationships of the state it was forked from. Reading a score
+    (`get`, `[]`, `in`) sees both; iterating or counting sees only the scores written (the engine
+    only reads and writes scores one by one)."""
 
     __slots__ = ("under",)
 
@@ -154,9 +158,14 @@ class ScoresOver(dict):
         self.under = under
 
     def get(self, key, default=None):
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
-        return self.under.get(key, default)
+        score = dict.get(self, key, _NONE)
+        return self.under.get(key, default) if score is _NONE else score
+
+    def __missing__(self, key):
+        return self.under[key]
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or key in self.under
 
 
 def state_fork(state: WorldState) -> WorldState:

@@ -1,5 +1,5 @@
 """Stepping ahead (village/tick.py): while a tick's rows go in, the next tick's engine step runs
-on a copy of the state. A tick that takes that step is the tick that would have been stepped in
+on a fork of the state. A tick that takes that step is the tick that would have been stepped in
 place: the same records, digests and state, whether an input arrives in between, the state is
 reloaded, or the step ahead is switched off."""
 
@@ -11,10 +11,13 @@ from village import state_store
 from village.loading import world_create_from_scenario
 from village.simulate import RunConfig, configure
 from village.tick import tick_advance
-from world.engine.state import state_digest
+from world.engine.build import build_state
+from world.engine.clock import DayWindow
+from world.engine.state import fork_settle, state_digest, state_fork
+from world.engine.step import engine_step
 from world.generate import generate_scenario
 from world.models import InputLog, TickRecord, World
-from world.scenario import ScenarioSpec
+from world.scenario import DEFAULT_LEGEND, ScenarioSpec
 from world.services import input_submit
 
 AGENTS, SIZE = 40, 48
@@ -105,3 +108,35 @@ def test_a_reloaded_state_does_not_take_a_step_made_from_the_old_one(transaction
     # Stepped in place: the ticks that loaded the state (0, 3, 7, 9, 11, 15) and the ticks after
     # them (no step ahead follows a tick that had to load the state).
     assert fast[2] == 16 - len({0, 1, 3, 4, 7, 8, 9, 10, 11, 12, 15})
+
+
+def test_stepping_a_fork_leaves_the_state_it_was_forked_from_as_it_was():
+    def built():
+        data = generate_scenario(agents=AGENTS, width=SIZE, height=SIZE, seed=5, name="Fork")
+        rows = [dict(a, id=n + 1) for n, a in enumerate(data["agents"])]
+        return build_state(
+            world_id=0,
+            seed=3,
+            tick=0,
+            window=DayWindow(start_hour=8, end_hour=12, tick_minutes=30),
+            map_rows=data["map"]["rows"],
+            legend=DEFAULT_LEGEND,
+            locations=data["locations"],
+            activities=data["activities"],
+            agents=rows,
+        )
+
+    state, in_place = built(), built()
+    for _ in range(6):  # some chats first, so there are relationships to read through
+        engine_step(state, [], llm_jobs=False)
+        engine_step(in_place, [], llm_jobs=False)
+    assert state.relationships
+    before = state_digest(state)
+    fork = state_fork(state)
+    outs = [engine_step(fork, [], llm_jobs=False).digest for _ in range(4)]
+    assert state_digest(state) == before, "the forked state did not move"
+    assert outs == [engine_step(in_place, [], llm_jobs=False).digest for _ in range(4)]
+    assert len(fork.relationships) < len(in_place.relationships), "the fork holds only what it wrote"
+    fork_settle(fork)
+    assert fork.relationships is state.relationships
+    assert state_digest(fork) == state_digest(in_place)
