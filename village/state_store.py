@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from agents.models import Agent, AgentSchedule, Memory, Relationship
-from world.bulk import copy_rows, is_postgres
+from world.bulk import copy_rows, is_postgres, pg_array
 from world.compress import compress, decompress
 from world.engine.build import build_state, fields_prepare
 from world.engine.state import KEPT_AROUND_ENGINE, NO, WorldState
@@ -345,7 +345,7 @@ def agents_persist(state: WorldState, *, tick: int | None = None) -> None:
         if is_postgres():
             cursor.execute(AGENT_TICK_TABLE)
             copy_rows(cursor, "agent_tick", AGENT_TICK_COLUMNS, rows)
-            cursor.execute(AGENT_TICK_UPDATE, [[row[0] for row in rows]])
+            cursor.execute(AGENT_TICK_UPDATE, agent_update_params(rows))
         else:
             assign = ", ".join(f"{c} = %s" for c in AGENT_COLUMNS)
             cursor.executemany(
@@ -377,6 +377,11 @@ AGENT_TICK_UPDATE = (
         Agent._meta.db_table, ", ".join(f"{c} = v.{c}" for c in AGENT_COLUMNS)
     )
 )
+
+
+def agent_update_params(rows: list[tuple]) -> list:
+    """AGENT_TICK_UPDATE's parameter: the ids of the agent rows copied to the temp table."""
+    return [pg_array(row[0] for row in rows)]
 
 
 def live_params(state: WorldState) -> list:

@@ -204,7 +204,7 @@ def visits_ended(state, out: TickOutput, before: np.ndarray) -> list[tuple]:
         zip(
             agents.ids[left].tolist(),
             state.locations.ids[before[left]].tolist(),
-            (since // window.ticks_per_day + 1).tolist(),  # window.day_of
+            window.day_of(since).tolist(),
             since.tolist(),
             [out.tick] * len(left),
             strict=True,
@@ -341,7 +341,7 @@ def _persist_postgres(world, state, out, pending, visits, day, elapsed, meanwhil
             record,
         )
         after.add(store.LIVE_UPSERT, live)
-        after.add(store.AGENT_TICK_UPDATE, [bulk.pg_array([row[0] for row in agent_rows])])
+        after.add(store.AGENT_TICK_UPDATE, store.agent_update_params(agent_rows))
         after.add(
             f"INSERT INTO {Relationship._meta.db_table} ({', '.join(RELATIONSHIP_COLUMNS)}) "
             f"SELECT v.s, v.t, v.score, 'acquaintance', 1, %s "
